@@ -1,0 +1,1 @@
+"""Forms of the organizer panel, one module per area."""

@@ -1,0 +1,70 @@
+"""`flask --app app …` commands."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+
+from campaign.extensions import db
+
+
+def init_app(app: Flask) -> None:
+    @app.cli.command("demo")
+    def demo():
+        """Load the demo campaign (safe to run again)."""
+        from campaign.services.demo import load_demo, load_demo_organizer
+
+        campaign, changed = load_demo(db.session)
+        organizer, password = load_demo_organizer(db.session, campaign)
+        db.session.commit()
+        base = current_app.config["BASE_URL"]
+        state = "Loaded" if changed else "Already loaded:"
+        click.echo(f"{state} demo campaign {base}/en/c/{campaign.slug}")
+        click.echo(
+            f"Organizer panel: {base}/admin/  login: {organizer.email}  password: {password}"
+        )
+        click.echo(
+            "(A demo account: change its password, or do not run `flask demo` in production.)"
+        )
+
+    @app.cli.command("create-organizer")
+    @click.option("--email", required=True, help="The address the organizer logs in with.")
+    @click.option("--password", required=True, help="At least 10 characters.")
+    @click.option("--name", default="", help="The organizer's name.")
+    @click.option("--admin", is_flag=True, help="A site admin: sees and manages every campaign.")
+    def create_organizer_command(email: str, password: str, name: str, admin: bool):
+        """Create an organizer account."""
+        from campaign.services.errors import InvalidEmail, OrganizerExists, WeakPassword
+        from campaign.services.organizers import MIN_PASSWORD_LENGTH, create_organizer
+
+        try:
+            organizer = create_organizer(
+                db.session, email=email, password=password, name=name, is_admin=admin
+            )
+        except InvalidEmail as exc:
+            raise click.BadParameter(str(exc), param_hint="--email") from exc
+        except WeakPassword as exc:
+            raise click.BadParameter(
+                f"use at least {MIN_PASSWORD_LENGTH} characters", param_hint="--password"
+            ) from exc
+        except OrganizerExists as exc:
+            raise click.ClickException(f"an organizer with {exc} already exists") from exc
+        db.session.commit()
+        kind = "site admin" if admin else "organizer"
+        click.echo(f"Created {kind} {organizer.email}")
+
+    @app.cli.command("worker")
+    @click.option(
+        "--interval", default=1.0, show_default=True, help="Seconds between outbox polls."
+    )
+    @click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
+    def worker(interval: float, once: bool):
+        """Deliver the outbox: an RQ worker with REDIS_URL, otherwise a polling loop."""
+        from campaign.mail.worker import run_polling_worker, run_rq_worker
+
+        if current_app.config.get("REDIS_URL"):
+            click.echo("Outbox worker: RQ on REDIS_URL")
+            run_rq_worker(current_app._get_current_object(), burst=once)
+        else:
+            click.echo("Outbox worker: polling the database (set REDIS_URL for RQ)")
+            run_polling_worker(current_app._get_current_object(), interval=interval, once=once)

@@ -1,0 +1,105 @@
+"""Settings read from the environment, with safe defaults.
+
+`load_config()` is called once by `create_app`; tests pass overrides as a dict.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+DEFAULT_LANGUAGES = "en,ru"
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a runnable app (e.g. no SECRET_KEY in production)."""
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _dev_secret_key(instance_path: Path) -> str:
+    """A random key kept under instance/ so links in emails survive a restart of `make run`."""
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key_file = instance_path / "dev-secret-key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(48))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict:
+    """Build the app's configuration from environment variables."""
+    env = dict(os.environ if env is None else env)
+    environment = env.get("CAMPAIGN_ENV", "production").strip().lower()
+    development = environment in {"development", "testing"}
+
+    secret_key = env.get("SECRET_KEY", "")
+    if not secret_key:
+        if not development:
+            raise ConfigError(
+                "SECRET_KEY is not set. Set it to a long random value "
+                "(python -c 'import secrets; print(secrets.token_urlsafe(48))'), "
+                "or set CAMPAIGN_ENV=development for a local run."
+            )
+        secret_key = _dev_secret_key(instance_path)
+
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{instance_path / 'campaign.sqlite3'}"
+    # Heroku-style URLs name the old driver; SQLAlchemy wants an explicit one.
+    if database_url.startswith("postgres://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgres://") :]
+    elif database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
+
+    redis_url = env.get("REDIS_URL") or None
+    sendgrid_key = env.get("SENDGRID_API_KEY") or None
+    mail_backend = env.get("MAIL_BACKEND") or ("sendgrid" if sendgrid_key else "console")
+    languages = [
+        code.strip() for code in env.get("LANGUAGES", DEFAULT_LANGUAGES).split(",") if code.strip()
+    ]
+
+    return {
+        "CAMPAIGN_ENV": environment,
+        "SECRET_KEY": secret_key,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": redis_url,
+        "BASE_URL": env.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "SITE_NAME": env.get("SITE_NAME", "campaign"),
+        "LANGUAGES": languages,
+        "BABEL_DEFAULT_LOCALE": languages[0] if languages else "en",
+        "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),
+        # Mail
+        "MAIL_FROM": env.get("MAIL_FROM", "campaign <noreply@campaign.invalid>"),
+        "MAIL_BACKEND": mail_backend,
+        "SENDGRID_API_KEY": sendgrid_key,
+        "SENDGRID_API_HOST": env.get("SENDGRID_API_HOST", "https://api.sendgrid.com"),
+        "SENDGRID_TIMEOUT": float(env.get("SENDGRID_TIMEOUT", "10")),
+        "SENDGRID_WEBHOOK_PUBLIC_KEY": env.get("SENDGRID_WEBHOOK_PUBLIC_KEY") or None,
+        "MAIL_MAX_ATTEMPTS": int(env.get("MAIL_MAX_ATTEMPTS", "6")),
+        "MAIL_RETRY_BASE_SECONDS": float(env.get("MAIL_RETRY_BASE_SECONDS", "30")),
+        # A message claimed this long ago by a worker that never reported back is given up on,
+        # never re-sent: a duplicate is worse than a visible failure the signer can fix by
+        # signing again.
+        "MAIL_SENDING_LEASE_SECONDS": int(env.get("MAIL_SENDING_LEASE_SECONDS", "600")),
+        # Signing
+        "CONFIRM_TOKEN_MAX_AGE": int(env.get("CONFIRM_TOKEN_MAX_AGE", str(7 * 24 * 3600))),
+        "SIGN_RATE_LIMIT": env.get("SIGN_RATE_LIMIT", "20 per minute;200 per hour"),
+        "CONFIRM_RATE_LIMIT": env.get("CONFIRM_RATE_LIMIT", "30 per minute"),
+        # scrypt is deliberately slow; the test suite, which makes thousands of accounts, sets
+        # a fast method instead.
+        "PASSWORD_HASH_METHOD": env.get("PASSWORD_HASH_METHOD", "scrypt"),
+        "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour"),
+        # Web
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session cookie
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), not development),
+        "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), True),
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+    }

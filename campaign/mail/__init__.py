@@ -1,0 +1,1 @@
+"""Email: the outbox, delivery backends and the worker that drains the outbox."""

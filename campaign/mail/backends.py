@@ -1,0 +1,108 @@
+"""Delivery backends: where an outbox row goes to become a real email."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass
+from email.utils import parseaddr
+from typing import Protocol, TextIO
+from urllib.error import URLError
+
+from python_http_client.exceptions import HTTPError as SendGridHTTPError
+from sendgrid import SendGridAPIClient
+from sendgrid.helpers.mail import Content, CustomArg, From, Mail, To
+
+from campaign.models import OutboxMessage
+
+log = logging.getLogger(__name__)
+
+
+class DeliveryError(Exception):
+    """The provider did not take the message. `retryable` says whether trying later may work."""
+
+    def __init__(self, message: str, *, retryable: bool):
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class Backend(Protocol):
+    def send(self, message: OutboxMessage) -> str:
+        """Hand the message to the provider; return its id for the message. Raise DeliveryError."""
+
+
+@dataclass
+class ConsoleBackend:
+    """Prints each message: the default for a local run, so links can be followed by hand."""
+
+    mail_from: str
+    stream: TextIO = sys.stdout
+
+    def send(self, message: OutboxMessage) -> str:
+        rule = "-" * 72
+        print(
+            f"{rule}\nFrom: {self.mail_from}\nTo: {message.to_name} <{message.to_email}>\n"
+            f"Subject: {message.subject}\nLanguage: {message.language}\n\n"
+            f"{message.text_body}\n{rule}",
+            file=self.stream,
+            flush=True,
+        )
+        return f"console-{message.id}"
+
+
+class SendGridBackend:
+    """SendGrid's v3 `mail/send` through the official SDK; the host is configurable for tests."""
+
+    def __init__(self, api_key: str, mail_from: str, host: str, timeout: float):
+        self.client = SendGridAPIClient(api_key=api_key, host=host)
+        # The SDK takes no timeout argument; its HTTP client passes this one to every request.
+        self.client.client.timeout = timeout
+        name, address = parseaddr(mail_from)
+        self.sender = From(address, name or None)
+
+    def send(self, message: OutboxMessage) -> str:
+        mail = Mail(from_email=self.sender, subject=message.subject)
+        mail.add_to(To(message.to_email, message.to_name or None))
+        mail.add_content(Content("text/plain", message.text_body))
+        mail.add_content(Content("text/html", message.html_body))
+        mail.add_custom_arg(CustomArg("outbox_id", str(message.id)))
+        try:
+            response = self.client.send(mail)
+        except SendGridHTTPError as exc:
+            status = exc.status_code
+            body = (exc.body or b"")[:500]
+            text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
+            # 408, 429 and 5xx mean "not now"; other 4xx mean the request itself is wrong.
+            retryable = status in (408, 429) or status >= 500
+            raise DeliveryError(f"SendGrid answered {status}: {text}", retryable=retryable) from exc
+        except URLError as exc:
+            # urllib raises URLError while connecting or sending: SendGrid never had the
+            # message, so trying again cannot send it twice.
+            raise DeliveryError(f"could not reach SendGrid: {exc.reason}", retryable=True) from exc
+        except OSError as exc:
+            # The request went out but no answer came back (a read timeout, a reset): SendGrid
+            # may have accepted it. Like a worker that died mid-send, this is not retried.
+            raise DeliveryError(
+                f"SendGrid did not answer ({exc.__class__.__name__}: {exc}); it may have taken "
+                "the message, so it is not sent again",
+                retryable=False,
+            ) from exc
+        headers = response.headers or {}
+        return headers.get("X-Message-Id", "") or ""
+
+
+def backend_from_config(config) -> Backend:
+    """The backend named by MAIL_BACKEND."""
+    name = config["MAIL_BACKEND"]
+    if name == "console":
+        return ConsoleBackend(mail_from=config["MAIL_FROM"])
+    if name == "sendgrid":
+        if not config.get("SENDGRID_API_KEY"):
+            raise RuntimeError("MAIL_BACKEND=sendgrid needs SENDGRID_API_KEY")
+        return SendGridBackend(
+            api_key=config["SENDGRID_API_KEY"],
+            mail_from=config["MAIL_FROM"],
+            host=config["SENDGRID_API_HOST"],
+            timeout=config["SENDGRID_TIMEOUT"],
+        )
+    raise RuntimeError(f"unknown MAIL_BACKEND {name!r} (expected 'console' or 'sendgrid')")

@@ -1,0 +1,143 @@
+"""The outbox worker: a polling loop on the database, or RQ jobs when REDIS_URL is set."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+
+from flask import Flask, current_app, has_app_context
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from campaign.database import begin_write
+from campaign.extensions import db
+from campaign.mail.backends import backend_from_config
+from campaign.mail.delivery import (
+    deliver_due,
+    deliver_message,
+    due_message_ids,
+    expire_stale_claims,
+)
+from campaign.models import OutboxMessage, OutboxStatus
+
+log = logging.getLogger(__name__)
+
+QUEUE_NAME = "mail"
+SWEEP_JOB_ID = "campaign-outbox-sweep"
+SWEEP_EVERY = timedelta(seconds=30)
+
+
+def run_polling_worker(
+    app: Flask, *, interval: float = 1.0, stop: threading.Event | None = None, once: bool = False
+) -> None:
+    """Deliver due messages every `interval` seconds until `stop` is set (or once)."""
+    stop = stop or threading.Event()
+    with app.app_context():
+        backend = backend_from_config(app.config)
+        log.info(
+            "outbox worker polling every %ss with the %s backend",
+            interval,
+            app.config["MAIL_BACKEND"],
+        )
+        while True:
+            try:
+                deliver_due(db.session, backend, app.config)
+            except Exception:
+                # One bad round (database restarting, say) must not stop mail for good.
+                db.session.rollback()
+                log.exception("outbox round failed; trying again")
+            finally:
+                db.session.remove()
+            if once or stop.wait(interval):
+                return
+
+
+# --- RQ ---------------------------------------------------------------------------------------
+
+
+def _queue():
+    from redis import Redis
+    from rq import Queue
+
+    return Queue(QUEUE_NAME, connection=Redis.from_url(current_app.config["REDIS_URL"]))
+
+
+def deliver_job(message_id: int) -> str | None:
+    """RQ job: deliver one outbox message, and schedule the next try if it failed for now."""
+    config = current_app.config
+    status = deliver_message(
+        db.session,
+        message_id,
+        backend_from_config(config),
+        max_attempts=config["MAIL_MAX_ATTEMPTS"],
+        retry_base_seconds=config["MAIL_RETRY_BASE_SECONDS"],
+    )
+    if status == OutboxStatus.PENDING:
+        message = db.session.get(OutboxMessage, message_id)
+        _queue().enqueue_at(message.next_attempt_at, deliver_job, message_id)
+    db.session.remove()
+    return status.value if status else None
+
+
+def sweep_job() -> int:
+    """RQ job: queue every due message (catching any whose enqueue was lost); repeats itself."""
+    begin_write(db.session)
+    expire_stale_claims(db.session, current_app.config["MAIL_SENDING_LEASE_SECONDS"])
+    db.session.commit()
+    queue = _queue()
+    ids = due_message_ids(db.session, limit=1000)
+    for message_id in ids:
+        queue.enqueue(deliver_job, message_id)
+    db.session.remove()
+    # A fixed id keeps one sweep scheduled however many workers start.
+    queue.enqueue_in(SWEEP_EVERY, sweep_job, job_id=SWEEP_JOB_ID)
+    return len(ids)
+
+
+def run_rq_worker(app: Flask, *, burst: bool = False) -> None:
+    """Run an RQ worker on the mail queue in this process (no fork, so the engine stays valid)."""
+    from rq import SimpleWorker
+
+    with app.app_context():
+        queue = _queue()
+        queue.enqueue(sweep_job, job_id=SWEEP_JOB_ID)
+        worker = SimpleWorker([queue], connection=queue.connection)
+        worker.work(burst=burst, with_scheduler=True)
+
+
+_listening = False
+
+
+def _collect_new_messages(session, flush_context):
+    new_ids = [obj.id for obj in session.new if isinstance(obj, OutboxMessage)]
+    if new_ids:
+        session.info.setdefault("outbox_new", []).extend(new_ids)
+
+
+def _enqueue_committed_messages(session):
+    ids = session.info.pop("outbox_new", None)
+    if not ids or not has_app_context() or not current_app.config.get("REDIS_URL"):
+        return
+    try:
+        queue = _queue()
+        for message_id in ids:
+            queue.enqueue(deliver_job, message_id)
+    except Exception:
+        # The rows are committed; the next sweep queues them. Never fail the signer's request.
+        log.exception("could not queue mail %s; the sweep will pick it up", ids)
+
+
+def _forget_rolled_back_messages(session):
+    session.info.pop("outbox_new", None)
+
+
+def init_app(app: Flask) -> None:
+    """With REDIS_URL, queue a delivery job for every outbox row once its transaction commits."""
+    global _listening
+    if _listening:
+        return
+    event.listen(Session, "after_flush", _collect_new_messages)
+    event.listen(Session, "after_commit", _enqueue_committed_messages)
+    event.listen(Session, "after_rollback", _forget_rolled_back_messages)
+    _listening = True

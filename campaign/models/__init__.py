@@ -1,0 +1,22 @@
+"""All models, imported here so Alembic and `db.create_all()` see every table."""
+
+from campaign.models.audit import AuditEntry
+from campaign.models.campaigns import Campaign, CampaignStatus, CampaignTranslation, OutcomeKind
+from campaign.models.mail import OutboxMessage, OutboxStatus
+from campaign.models.people import Invitation, Membership, Organizer, Role
+from campaign.models.signatures import Signature
+
+__all__ = [
+    "AuditEntry",
+    "Invitation",
+    "Membership",
+    "Organizer",
+    "OutcomeKind",
+    "Role",
+    "Campaign",
+    "CampaignStatus",
+    "CampaignTranslation",
+    "OutboxMessage",
+    "OutboxStatus",
+    "Signature",
+]

@@ -1,0 +1,148 @@
+"""The demo campaign that `flask demo` loads: an appeal to stop the bombing of Aleppo."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from campaign.models import (
+    Campaign,
+    CampaignStatus,
+    CampaignTranslation,
+    Membership,
+    Organizer,
+    Role,
+)
+
+DEMO_SLUG = "aleppo"
+DEMO_GOAL = 100_000
+DEMO_ORGANIZER_EMAIL = "organizer@example.org"
+# Printed by `flask demo` for a first look at the panel; a real deployment creates its own accounts.
+DEMO_ORGANIZER_PASSWORD = "demo-organizer"  # noqa: S105
+
+DEMO_TEXTS = {
+    "en": {
+        "title": "Stop the bombing of civilians in Aleppo",
+        "target": (
+            "The President of the Russian Federation, the President of the Syrian Arab Republic, "
+            "and the fifteen members of the United Nations Security Council"
+        ),
+        "summary": (
+            "Homes, hospitals, schools and bread queues in Aleppo are being bombed from the air. "
+            "We ask those who give the orders, and those who can stop them, to end it now."
+        ),
+        "call_to_action": "Add your name to stop the bombs",
+        "body_markdown": """\
+Night after night, the people of Aleppo hear the planes before the explosions. The bombs fall on
+apartment blocks, on the last hospitals still working, on schools and on the queues outside
+bakeries. Most of those killed are not fighters. They are children, parents, nurses, neighbours.
+
+No military goal justifies bombing people where they live. International humanitarian law is
+clear: civilians and hospitals are never targets. Every day it is ignored, more families are
+buried and the survivors lose any reason to believe in a peaceful settlement.
+
+## We call on you to
+
+1. **Stop all air strikes and shelling** on residential neighbourhoods, hospitals, schools,
+   markets and water stations, starting today.
+2. **Open safe humanitarian corridors** and let United Nations and Red Crescent convoys bring
+   food, water and medicine into every part of the city, without delay or conditions.
+3. **Let the wounded and the sick leave** for treatment, and let any civilian who wants to leave
+   do so safely, with the right to return.
+4. **Allow an independent investigation** of every attack on a hospital or a school, so that
+   those responsible answer for it.
+
+## Why your signature matters
+
+Governments weigh what their own citizens say. When tens of thousands of people from many
+countries put their names to one clear demand, it reaches desks that a single letter never
+reaches. We will deliver every confirmed signature to the addressees and publish their answers.
+
+Signing is the first step. After you sign, share the petition with the people you know, and
+join a peaceful rally near you when one is planned.
+""",
+    },
+    "ru": {
+        "title": "Остановите бомбардировки мирных жителей Алеппо",
+        "target": (
+            "Президенту Российской Федерации, Президенту Сирийской Арабской Республики "
+            "и пятнадцати членам Совета Безопасности ООН"
+        ),
+        "summary": (
+            "С воздуха бомбят дома, больницы, школы и очереди за хлебом в Алеппо. "
+            "Мы просим тех, кто отдаёт приказы, и тех, кто может их остановить, "
+            "прекратить это сейчас."
+        ),
+        "call_to_action": "Подпишите, чтобы остановить бомбы",
+        "body_markdown": """\
+Ночь за ночью жители Алеппо слышат самолёты раньше, чем взрывы. Бомбы падают на жилые дома,
+на последние работающие больницы, на школы и на очереди у пекарен. Большинство погибших —
+не бойцы. Это дети, родители, медсёстры, соседи.
+
+Никакая военная цель не оправдывает бомбардировки людей там, где они живут. Международное
+гуманитарное право однозначно: мирные жители и больницы никогда не бывают целями. Каждый день,
+когда это нарушается, хоронят новые семьи, а выжившие теряют веру в мирное урегулирование.
+
+## Мы призываем вас
+
+1. **Прекратить все авиаудары и обстрелы** жилых кварталов, больниц, школ, рынков
+   и водонасосных станций — начиная с сегодняшнего дня.
+2. **Открыть безопасные гуманитарные коридоры** и пропустить колонны ООН и Красного Полумесяца
+   с едой, водой и лекарствами во все районы города, без задержек и условий.
+3. **Дать раненым и больным выехать** на лечение, а всем мирным жителям, кто хочет уйти, —
+   уйти безопасно, с правом вернуться.
+4. **Допустить независимое расследование** каждого удара по больнице или школе, чтобы виновные
+   ответили за него.
+
+## Почему важна ваша подпись
+
+Правительства прислушиваются к тому, что говорят люди. Когда десятки тысяч человек из многих
+стран подписываются под одним ясным требованием, оно доходит до кабинетов, куда одно письмо
+не дойдёт никогда. Мы передадим адресатам каждую подтверждённую подпись и опубликуем их ответы.
+
+Подпись — первый шаг. После неё поделитесь петицией со знакомыми и приходите на мирную акцию
+рядом с вами, когда она будет назначена.
+""",
+    },
+}
+
+
+def load_demo(session: Session) -> tuple[Campaign, bool]:
+    """Create the demo campaign, or add any of its languages that are missing.
+
+    Idempotent: texts an organizer has since edited are left alone. Returns the campaign and
+    whether anything was added.
+    """
+    campaign = session.scalar(select(Campaign).where(Campaign.slug == DEMO_SLUG))
+    changed = False
+    if campaign is None:
+        campaign = Campaign(
+            slug=DEMO_SLUG, status=CampaignStatus.OPEN, goal=DEMO_GOAL, default_language="en"
+        )
+        session.add(campaign)
+        changed = True
+    for language, text in DEMO_TEXTS.items():
+        if campaign.translation(language) is None:
+            campaign.translations.append(CampaignTranslation(language=language, **text))
+            changed = True
+    session.flush()
+    return campaign, changed
+
+
+def load_demo_organizer(session: Session, campaign: Campaign) -> tuple[Organizer, str]:
+    """The demo organizer, owner of the demo campaign; returns it and its password."""
+    organizer = session.scalar(select(Organizer).where(Organizer.email == DEMO_ORGANIZER_EMAIL))
+    if organizer is None:
+        organizer = Organizer(email=DEMO_ORGANIZER_EMAIL, name="Demo Organizer")
+        organizer.set_password(DEMO_ORGANIZER_PASSWORD)
+        session.add(organizer)
+        session.flush()
+    has_role = session.scalar(
+        select(Membership).where(
+            Membership.campaign_id == campaign.id, Membership.organizer_id == organizer.id
+        )
+    )
+    if has_role is None:
+        session.add(Membership(campaign_id=campaign.id, organizer_id=organizer.id, role=Role.OWNER))
+        session.flush()
+    return organizer, DEMO_ORGANIZER_PASSWORD

@@ -1,0 +1,135 @@
+"""Exceptions raised by services; views turn them into messages."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from campaign.models import Role
+
+
+class ServiceError(Exception):
+    """Base class for a rule that refused an action."""
+
+
+class CampaignNotFound(ServiceError):
+    """No public campaign has that slug."""
+
+
+class CampaignClosed(ServiceError):
+    """The campaign exists but no longer takes signatures."""
+
+
+class InvalidEmail(ServiceError):
+    """The address cannot receive mail."""
+
+
+class InvalidToken(ServiceError):
+    """A link's token was tampered with, is for another purpose, or names nothing."""
+
+
+class TokenExpired(InvalidToken):
+    """A link's token was genuine but is too old."""
+
+
+class OrganizerExists(ServiceError):
+    """An organizer with that email already exists."""
+
+
+class InvalidCredentials(ServiceError):
+    """Wrong email or password (deliberately not saying which)."""
+
+
+class WeakPassword(ServiceError):
+    """The password is too short to protect supporters' data."""
+
+
+class InvitationNotPending(InvalidToken):
+    """The invitation was already accepted or was revoked."""
+
+
+# --- running campaigns (services.campaign_admin) ---
+
+
+class InvalidSlug(ServiceError):
+    """The slug is not 3–80 lowercase letters, digits and hyphens."""
+
+
+class SlugTaken(ServiceError):
+    """Another campaign already has this slug."""
+
+
+class SlugLocked(ServiceError):
+    """The campaign is public: its address is out there and may no longer change."""
+
+
+class InvalidGoal(ServiceError):
+    """The goal is not a positive whole number."""
+
+
+class UnknownLanguage(ServiceError):
+    """The language is not one of the site's languages."""
+
+
+class NoTranslation(ServiceError):
+    """The campaign has no texts in that language (e.g. to make it the default)."""
+
+
+class InvalidTransition(ServiceError):
+    """The status cannot move there from where it is (only one step forward at a time)."""
+
+    def __init__(self, current, requested):
+        super().__init__(f"{current} -> {requested}")
+        self.current = current
+        self.requested = requested
+
+
+class MissingDefaultText(ServiceError):
+    """A campaign cannot open before it has texts in its default language."""
+
+
+class MissingOutcomeText(ServiceError):
+    """An outcome needs its text in the campaign's default language, the one every reader can
+    fall back to."""
+
+
+class DeletionNotConfirmed(ServiceError):
+    """The slug typed to confirm a deletion is not the campaign's."""
+
+
+# --- team invitations (services.organizers) ---
+
+
+class AlreadyMember(ServiceError):
+    """The address belongs to someone already on the campaign's team."""
+
+    def __init__(self, email: str, role: Role):
+        super().__init__(email)
+        self.email = email
+        self.role = role
+
+
+class AlreadyInvited(ServiceError):
+    """The address has an invitation to this campaign that still works."""
+
+    def __init__(self, email: str):
+        super().__init__(email)
+        self.email = email
+
+
+# --- the team (services.team) ---
+
+
+class LastOwner(ServiceError):
+    """The change would leave the campaign without an owner."""
+
+
+class NotOnTeam(ServiceError):
+    """No such member or invitation in this campaign."""
+
+
+# --- a person's data (services.people) ---
+
+
+class PersonNotFound(ServiceError):
+    """This campaign holds nothing about that address."""

@@ -1,0 +1,97 @@
+"""Small factories for test data. Each adds, flushes and returns; the test decides on commits."""
+
+from __future__ import annotations
+
+import itertools
+
+from campaign.extensions import db
+from campaign.models import Campaign, CampaignStatus, CampaignTranslation, Signature
+from campaign.models.types import utcnow
+
+_seq = itertools.count(1)
+
+
+def make_campaign(
+    *,
+    slug: str | None = None,
+    status: CampaignStatus = CampaignStatus.OPEN,
+    goal: int = 1000,
+    default_language: str = "en",
+    languages: tuple[str, ...] = ("en",),
+    **text,
+) -> Campaign:
+    n = next(_seq)
+    campaign = Campaign(
+        slug=slug or f"campaign-{n}",
+        status=status,
+        goal=goal,
+        default_language=default_language,
+    )
+    for language in languages:
+        campaign.translations.append(
+            CampaignTranslation(
+                language=language,
+                title=text.get("title", f"Title {n} ({language})"),
+                target=text.get("target", f"Target {n} ({language})"),
+                summary=text.get("summary", f"Summary {n} ({language})"),
+                body_markdown=text.get("body_markdown", f"Body **{n}** ({language})"),
+                call_to_action=text.get("call_to_action", f"Act {n} ({language})"),
+            )
+        )
+    db.session.add(campaign)
+    db.session.flush()
+    return campaign
+
+
+def make_signature(campaign: Campaign, *, confirmed: bool = False, **fields) -> Signature:
+    """A signature written directly, bypassing the service (for read-side tests)."""
+    n = next(_seq)
+    email = fields.pop("email", f"signer{n}@example.org")
+    signature = Signature(
+        campaign_id=campaign.id,
+        full_name=fields.pop("full_name", f"Signer{n} Surname"),
+        email=email,
+        email_key=fields.pop("email_key", email.lower()),
+        country=fields.pop("country", "FR"),
+        city=fields.pop("city", ""),
+        language=fields.pop("language", "en"),
+        is_public=fields.pop("is_public", True),
+        confirmed_at=utcnow() if confirmed else None,
+        **fields,
+    )
+    db.session.add(signature)
+    if confirmed:
+        campaign.signature_count += 1
+    db.session.flush()
+    return signature
+
+
+DEFAULT_PASSWORD = "correct horse battery"
+
+
+def make_organizer(
+    *, email: str | None = None, password: str = DEFAULT_PASSWORD, is_admin: bool = False, **kw
+):
+    """An organizer account (flushed)."""
+    from campaign.models import Organizer
+
+    n = next(_seq)
+    organizer = Organizer(email=email or f"organizer{n}@example.org", is_admin=is_admin, **kw)
+    organizer.set_password(password)
+    db.session.add(organizer)
+    db.session.flush()
+    return organizer
+
+
+def add_member(campaign: Campaign, organizer, role) -> None:
+    """Give `organizer` a role in `campaign`."""
+    from campaign.models import Membership, Role
+
+    db.session.add(Membership(campaign_id=campaign.id, organizer_id=organizer.id, role=Role(role)))
+    db.session.flush()
+
+
+def login(client, organizer, password: str = DEFAULT_PASSWORD):
+    """Log in through the real login form; returns the response."""
+    db.session.commit()
+    return client.post("/admin/login", data={"email": organizer.email, "password": password})

@@ -1,0 +1,132 @@
+"""The demo campaign that `flask demo` loads (campaign/services/demo.py)."""
+
+from sqlalchemy import func, select
+
+from campaign.models import Campaign, CampaignStatus, CampaignTranslation
+from campaign.services.demo import load_demo
+from campaign.services.markdown import render_markdown
+from tests.factories import make_campaign
+
+
+def _count(db, model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_demo_creates_the_aleppo_campaign(db):
+    campaign, changed = load_demo(db.session)
+    db.session.commit()
+    assert changed is True
+    assert campaign.slug == "aleppo"
+    assert campaign.goal == 100_000
+    assert campaign.status == CampaignStatus.OPEN
+    assert campaign.default_language == "en"
+    assert campaign.signature_count == 0
+
+
+def test_demo_has_english_and_russian_texts(db):
+    campaign, _ = load_demo(db.session)
+    db.session.commit()
+    assert campaign.languages == ["en", "ru"]
+    assert "Aleppo" in campaign.translation("en").title
+    assert "Алеппо" in campaign.translation("ru").title
+    assert "Aleppo" in campaign.translation("en").body_markdown
+    assert "Алеппо" in campaign.translation("ru").body_markdown
+
+
+def test_demo_texts_fill_every_field_within_column_limits(db):
+    campaign, _ = load_demo(db.session)
+    db.session.commit()
+    for text in campaign.translations:
+        for field in ("title", "target", "summary", "call_to_action", "body_markdown"):
+            assert getattr(text, field).strip(), (text.language, field)
+        assert len(text.title) <= 200
+        assert len(text.target) <= 500
+        assert len(text.summary) <= 500
+        assert len(text.call_to_action) <= 200
+
+
+def test_demo_appeal_renders_as_headings_and_a_numbered_list(db):
+    campaign, _ = load_demo(db.session)
+    html = render_markdown(campaign.translation("en").body_markdown)
+    assert "<h2>" in html
+    assert html.count("<li>") == 4
+
+
+def test_demo_is_stored_in_the_database(db):
+    load_demo(db.session)
+    db.session.commit()
+    db.session.expunge_all()
+    stored = db.session.scalar(select(Campaign).where(Campaign.slug == "aleppo"))
+    assert stored.languages == ["en", "ru"]
+
+
+def test_second_run_changes_nothing(db):
+    first, _ = load_demo(db.session)
+    db.session.commit()
+    second, changed = load_demo(db.session)
+    db.session.commit()
+    assert changed is False
+    assert second.id == first.id
+    assert _count(db, Campaign) == 1
+    assert _count(db, CampaignTranslation) == 2
+
+
+def test_second_run_in_a_fresh_session_changes_nothing(db):
+    load_demo(db.session)
+    db.session.commit()
+    db.session.expunge_all()  # as a second `flask demo` process would see it
+    _, changed = load_demo(db.session)
+    db.session.commit()
+    assert changed is False
+    assert _count(db, Campaign) == 1
+    assert _count(db, CampaignTranslation) == 2
+
+
+def test_organizers_edit_survives_a_second_run(db):
+    campaign, _ = load_demo(db.session)
+    db.session.commit()
+    campaign.translation("en").title = "Stop the bombs on Aleppo now"
+    db.session.commit()
+    db.session.expunge_all()
+
+    campaign, changed = load_demo(db.session)
+    db.session.commit()
+    db.session.expunge_all()
+
+    assert changed is False
+    stored = db.session.scalar(select(Campaign).where(Campaign.slug == "aleppo"))
+    assert stored.translation("en").title == "Stop the bombs on Aleppo now"
+
+
+def test_organizers_status_and_goal_survive_a_second_run(db):
+    campaign, _ = load_demo(db.session)
+    campaign.status = CampaignStatus.CLOSED
+    campaign.goal = 5000
+    db.session.commit()
+    db.session.expunge_all()
+    campaign, _ = load_demo(db.session)
+    assert campaign.status == CampaignStatus.CLOSED
+    assert campaign.goal == 5000
+
+
+def test_a_deleted_language_is_added_back(db):
+    campaign, _ = load_demo(db.session)
+    db.session.commit()
+    campaign.translations.remove(campaign.translation("ru"))
+    db.session.commit()
+    db.session.expunge_all()
+
+    campaign, changed = load_demo(db.session)
+    db.session.commit()
+    assert changed is True
+    assert campaign.languages == ["en", "ru"]
+    assert _count(db, CampaignTranslation) == 2
+
+
+def test_demo_leaves_other_campaigns_alone(db):
+    make_campaign(slug="water")
+    db.session.commit()
+    load_demo(db.session)
+    db.session.commit()
+    assert _count(db, Campaign) == 2
+    assert db.session.scalar(select(Campaign).where(Campaign.slug == "water")).languages == ["en"]
