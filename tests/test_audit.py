@@ -112,14 +112,14 @@ def test_details_are_labelled_and_formatted(app):
 
 def test_nested_details_become_text(app):
     with app.test_request_context():
-        items = detail_items({"fields": ["title", "goal"], "filter": {"q": "x", "page": 2}})
-    assert items == [("Fields", "title, goal"), ("Filter", "Search: x; page: 2")]
+        items = detail_items({"fields": ["title", "body_markdown"], "filter": {"q": "x", "page": 2}})
+    assert items == [("Fields", "Title, Appeal"), ("Filter", "Search: x; page: 2")]
 
 
 def test_changes_read_as_old_and_new(app):
     with app.test_request_context():
         items = detail_items({"changes": {"goal": [100, 2000], "default_language": ["en", "ru"]}})
-    assert items == [("Changes", "Goal: 100 → 2,000; Default language: English → Русский")]
+    assert items == [("Changes", "Goal: 100 → 2,000; Default language: English → Russian")]
 
 
 def test_codes_read_as_words(app):
