@@ -112,7 +112,9 @@ def test_details_are_labelled_and_formatted(app):
 
 def test_nested_details_become_text(app):
     with app.test_request_context():
-        items = detail_items({"fields": ["title", "body_markdown"], "filter": {"q": "x", "page": 2}})
+        items = detail_items(
+            {"fields": ["title", "body_markdown"], "filter": {"q": "x", "page": 2}}
+        )
     assert items == [("Fields", "Title, Appeal"), ("Filter", "Search: x; page: 2")]
 
 
