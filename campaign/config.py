@@ -94,6 +94,17 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict:
         # a fast method instead.
         "PASSWORD_HASH_METHOD": env.get("PASSWORD_HASH_METHOD", "scrypt"),
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour"),
+        # Discussion
+        "COMMENT_MAX_LENGTH": int(env.get("COMMENT_MAX_LENGTH", "2000")),
+        "COMMENT_MAX_LINKS": int(env.get("COMMENT_MAX_LINKS", "2")),
+        "COMMENT_FLAG_THRESHOLD": int(env.get("COMMENT_FLAG_THRESHOLD", "3")),
+        "COMMENT_EMAIL_LIMIT_PER_HOUR": int(env.get("COMMENT_EMAIL_LIMIT_PER_HOUR", "5")),
+        # Seconds a person needs at least to write a comment; quicker posts come from scripts.
+        "COMMENT_MIN_SECONDS": float(env.get("COMMENT_MIN_SECONDS", "3")),
+        "COMMENT_RATE_LIMIT": env.get("COMMENT_RATE_LIMIT", "5 per minute;30 per hour"),
+        # Supporting and flagging, per address.
+        "COMMENT_ACTION_RATE_LIMIT": env.get("COMMENT_ACTION_RATE_LIMIT", "30 per minute"),
+        "COMMENTS_PER_PAGE": int(env.get("COMMENTS_PER_PAGE", "20")),
         # Web
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session cookie
         "SESSION_COOKIE_HTTPONLY": True,

@@ -95,3 +95,31 @@ def login(client, organizer, password: str = DEFAULT_PASSWORD):
     """Log in through the real login form; returns the response."""
     db.session.commit()
     return client.post("/admin/login", data={"email": organizer.email, "password": password})
+
+
+def make_comment(campaign: Campaign, *, reply_to=None, **fields):
+    """A comment written directly, visible and confirmed unless told otherwise."""
+    from campaign.models import Comment, CommentStatus
+    from campaign.services.comments import body_hash
+
+    n = next(_seq)
+    email = fields.pop("email", f"commenter{n}@example.org")
+    body = fields.pop("body", f"Comment number {n} about this campaign.")
+    status = fields.pop("status", CommentStatus.VISIBLE)
+    comment = Comment(
+        campaign_id=campaign.id,
+        parent_id=(reply_to.parent_id or reply_to.id) if reply_to else None,
+        reply_to_id=reply_to.id if reply_to else None,
+        author_name=fields.pop("author_name", f"Commenter{n}"),
+        email=email,
+        email_key=fields.pop("email_key", email.lower()),
+        body=body,
+        body_hash=body_hash(body),
+        language=fields.pop("language", "en"),
+        status=status,
+        confirmed_at=None if status == CommentStatus.UNCONFIRMED else utcnow(),
+        **fields,
+    )
+    db.session.add(comment)
+    db.session.flush()
+    return comment

@@ -250,7 +250,7 @@ def test_sign_form_has_visible_labels(client, petition):
     for field_id, label in (("full_name", "Full name"), ("email", "Email"), ("country", "Country")):
         assert re.search(rf'<label for="{field_id}">\s*{label}\s*</label>', html), label
         assert by_id(html, field_id)
-    assert tag(html, "input", type="submit")["value"] == "Sign"
+    assert tag(html, "input", type="submit", id="submit")["value"] == "Sign"
     # The spam trap is there, but hidden from people and assistive technology.
     assert tag(html, "input", name="website")["tabindex"] == "-1"
 
@@ -371,7 +371,7 @@ def test_each_request_is_rendered_in_its_own_language(client, petition):
     html = client.get("/en/c/clean-water").text
     assert tag(html, "html")["lang"] == "en"
     assert re.search(r'<label for="full_name">\s*Full name\s*</label>', html)
-    assert tag(html, "input", type="submit")["value"] == "Sign"
+    assert tag(html, "input", type="submit", id="submit")["value"] == "Sign"
 
 
 # --- signing ----------------------------------------------------------------------------------

@@ -2,12 +2,28 @@
 
 from campaign.models.audit import AuditEntry
 from campaign.models.campaigns import Campaign, CampaignStatus, CampaignTranslation, OutcomeKind
+from campaign.models.comments import (
+    Comment,
+    CommentBlock,
+    CommentFlag,
+    CommentPolicy,
+    CommentStatus,
+    CommentSupport,
+    FlagReason,
+)
 from campaign.models.mail import OutboxMessage, OutboxStatus
 from campaign.models.people import Invitation, Membership, Organizer, Role
 from campaign.models.signatures import Signature
 
 __all__ = [
     "AuditEntry",
+    "Comment",
+    "CommentBlock",
+    "CommentFlag",
+    "CommentPolicy",
+    "CommentStatus",
+    "CommentSupport",
+    "FlagReason",
     "Invitation",
     "Membership",
     "Organizer",

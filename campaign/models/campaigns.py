@@ -24,6 +24,12 @@ class OutcomeKind(enum.StrEnum):
     OUTCOME = "outcome"  # another result worth telling supporters
 
 
+class CommentPolicy(enum.StrEnum):
+    OFF = "off"  # no discussion on this campaign
+    POST_MODERATED = "post"  # visible at once, moderated afterwards
+    PRE_MODERATED = "pre"  # pending until a moderator approves it
+
+
 class Campaign(db.Model):
     __tablename__ = "campaigns"
     __table_args__ = (CheckConstraint("goal > 0", name="goal_positive"),)
@@ -41,6 +47,14 @@ class Campaign(db.Model):
     # A victory or another outcome, shown on the petition page; its text is per language.
     outcome_kind: Mapped[OutcomeKind | None] = mapped_column(value_enum(OutcomeKind), nullable=True)
     outcome_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Discussion: off, post-moderated or pre-moderated (see models.comments.CommentPolicy).
+    comment_policy: Mapped[CommentPolicy] = mapped_column(
+        value_enum(CommentPolicy),
+        default=CommentPolicy.POST_MODERATED,
+        server_default=CommentPolicy.POST_MODERATED.value,
+    )
+    # When moderators were last alerted to pending or flagged comments (at most once an hour).
+    moderation_alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from flask_babel import format_number
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from campaign.models import FlagReason
 from campaign.services.countries import country_names, is_country
 from campaign.services.email_addresses import normalize_email
 from campaign.services.errors import InvalidEmail
@@ -74,3 +85,69 @@ class SignForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     submit = SubmitField(_l("Confirm my signature"))
+
+
+class CommentForm(FlaskForm):
+    """A comment or a reply. The limits come from the app's configuration (see `limit`)."""
+
+    author_name = StringField(
+        _l("Your name"),
+        validators=[DataRequired(_l("Enter your name.")), Length(max=120)],
+        render_kw={"autocomplete": "name"},
+    )
+    email = EmailField(
+        _l("Email"),
+        validators=[DataRequired(_l("Enter your email address.")), Length(max=254), _valid_email],
+        description=_l("Never shown. We send you a link to publish your comment."),
+        render_kw={"autocomplete": "email", "inputmode": "email"},
+    )
+    body = TextAreaField(
+        _l("Comment"),
+        validators=[DataRequired(_l("Write your comment."))],
+        render_kw={"rows": 4},
+    )
+    # When the form was shown, signed: a person needs a few seconds to write anything.
+    started = HiddenField()
+    website = StringField(
+        _l("Leave this field empty"), render_kw={"autocomplete": "off", "tabindex": "-1"}
+    )
+    submit = SubmitField(_l("Post comment"))
+
+    def limit(self, max_length: int) -> None:
+        """Apply the configured length limit, for validation and for the counter."""
+        self.body.validators = [*self.body.validators, Length(max=max_length)]
+        self.body.render_kw = {
+            **(self.body.render_kw or {}),
+            "maxlength": max_length,
+            "data-counter": _l("Characters left: %(count)s", count="{count}"),
+        }
+        self.body.description = _l(
+            "Plain text, up to %(limit)s characters. Links become clickable.",
+            limit=format_number(max_length),
+        )
+
+    @property
+    def is_bot(self) -> bool:
+        return bool(self.website.data)
+
+
+class SupportForm(FlaskForm):
+    """Support a comment, or take the support back (the same button)."""
+
+
+class FlagForm(FlaskForm):
+    reason = RadioField(
+        _l("Why should moderators look at this comment?"),
+        choices=[
+            (FlagReason.SPAM.value, _l("Spam")),
+            (FlagReason.ABUSE.value, _l("Abuse or harassment")),
+            (FlagReason.VIOLENCE.value, _l("Incitement to violence")),
+            (FlagReason.OTHER.value, _l("Something else")),
+        ],
+        validators=[DataRequired(_l("Choose a reason."))],
+    )
+    submit = SubmitField(_l("Report to moderators"))
+
+
+class CommentConfirmForm(FlaskForm):
+    submit = SubmitField(_l("Publish my comment"))

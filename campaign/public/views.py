@@ -16,20 +16,17 @@ from flask_babel import gettext as _
 
 from campaign.extensions import db, limiter
 from campaign.i18n import LANGUAGE_COOKIE, best_language
-from campaign.models import OutcomeKind
-from campaign.public import bp
+from campaign.public import bp, readers
 from campaign.public.forms import ConfirmForm, SignForm
+from campaign.public.pages import closed_page, localized_or_404, page_context, render_petition
 from campaign.services import campaigns as campaign_service
 from campaign.services import signing
-from campaign.services.countries import country_name
 from campaign.services.errors import (
     CampaignClosed,
-    CampaignNotFound,
     InvalidEmail,
     InvalidToken,
     TokenExpired,
 )
-from campaign.services.markdown import render_markdown
 from campaign.urls import external_url
 
 
@@ -65,46 +62,6 @@ def _remember_language(response: Response) -> Response:
     return response
 
 
-def _localized(slug: str) -> campaign_service.LocalizedCampaign:
-    try:
-        campaign = campaign_service.get_public_campaign(db.session, slug)
-        return campaign_service.localize(campaign, g.lang)
-    except CampaignNotFound:
-        abort(404)
-
-
-def _share_links(url: str, title: str) -> dict[str, str]:
-    from urllib.parse import quote
-
-    u, t = quote(url, safe=""), quote(title, safe="")
-    both = quote(f"{title} {url}", safe="")
-    return {
-        "email": f"mailto:?subject={t}&body={both}",
-        "whatsapp": f"https://wa.me/?text={both}",
-        "telegram": f"https://t.me/share/url?url={u}&text={t}",
-        "x": f"https://twitter.com/intent/tweet?url={u}&text={t}",
-        "facebook": f"https://www.facebook.com/sharer/sharer.php?u={u}",
-        "vk": f"https://vk.com/share.php?url={u}&title={t}",
-    }
-
-
-def _page_context(localized: campaign_service.LocalizedCampaign) -> dict:
-    campaign = localized.campaign
-    url = external_url("public.petition", lang=g.lang, slug=campaign.slug)
-    return {
-        "c": localized,
-        "campaign": campaign,
-        "text": localized.text,
-        "progress": campaign_service.progress_percent(campaign),
-        "petition_url": url,
-        "share": _share_links(url, localized.text.title),
-        "alternate_urls": {
-            lang: external_url(request.endpoint, **{**request.view_args, "lang": lang})
-            for lang in current_app.config["LANGUAGES"]
-        },
-    }
-
-
 @bp.route("/")
 def root():
     return redirect(url_for("public.home", lang=best_language()))
@@ -138,61 +95,29 @@ def home():
 @bp.route("/<lang>/c/<slug>", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["SIGN_RATE_LIMIT"], methods=["POST"])
 def petition(slug: str):
-    localized = _localized(slug)
+    localized = localized_or_404(slug)
     campaign = localized.campaign
+    if request.method == "GET":
+        return render_petition(localized)
+    if not campaign.is_open:
+        return closed_page(localized)
     form = SignForm()
     form.set_country_choices(g.lang)
-    if request.method == "GET" and not form.country.data:
-        form.country.data = _guess_country()
-
-    status = 200
-    if request.method == "POST":
-        if not campaign.is_open:
-            return _closed_page(localized)
-        if form.validate_on_submit():
-            if form.is_bot:
-                return redirect(url_for("public.signed", slug=slug))
-            try:
-                signing.sign(db.session, campaign, _signature_data(form), g.lang)
-            except CampaignClosed:
-                db.session.rollback()
-                return _closed_page(localized)
-            except InvalidEmail:
-                db.session.rollback()
-                form.email.errors.append(_("Enter an email address like name@example.org."))
-                status = 422
-            else:
-                db.session.commit()
-                return redirect(url_for("public.signed", slug=slug))
+    if form.validate_on_submit():
+        if form.is_bot:
+            return redirect(url_for("public.signed", slug=slug))
+        try:
+            signing.sign(db.session, campaign, _signature_data(form), g.lang)
+        except CampaignClosed:
+            db.session.rollback()
+            return closed_page(localized)
+        except InvalidEmail:
+            db.session.rollback()
+            form.email.errors.append(_("Enter an email address like name@example.org."))
         else:
-            status = 422
-
-    signers = campaign_service.recent_public_signers(db.session, campaign)
-    return render_template(
-        "public/petition.html",
-        form=form,
-        signers=signers,
-        country_name=country_name,
-        body_html=render_markdown(localized.text.body_markdown),
-        outcome=_outcome(localized),
-        **_page_context(localized),
-    ), status
-
-
-def _outcome(localized: campaign_service.LocalizedCampaign) -> dict | None:
-    """The victory or outcome to show, in the reader's language or else the default one."""
-    campaign = localized.campaign
-    if campaign.outcome_kind is None:
-        return None
-    text = localized.text
-    if not text.outcome_markdown.strip():
-        text = campaign.translation(campaign.default_language) or text
-    return {
-        "is_victory": campaign.outcome_kind == OutcomeKind.VICTORY,
-        "language": text.language,
-        "html": render_markdown(text.outcome_markdown),
-        "at": campaign.outcome_at,
-    }
+            db.session.commit()
+            return redirect(url_for("public.signed", slug=slug))
+    return render_petition(localized, sign_form=form, status=422)
 
 
 def _signature_data(form: SignForm) -> signing.SignatureData:
@@ -207,30 +132,15 @@ def _signature_data(form: SignForm) -> signing.SignatureData:
     )
 
 
-def _guess_country() -> str:
-    """Preselect the country from the browser's preferred language region (en-GB → GB), if any."""
-    from campaign.services.countries import is_country
-
-    for value, _quality in request.accept_languages:
-        parts = value.replace("_", "-").split("-")
-        if len(parts) > 1 and is_country(parts[-1].upper()):
-            return parts[-1].upper()
-    return ""
-
-
-def _closed_page(localized):
-    return render_template("public/closed.html", **_page_context(localized)), 409
-
-
 @bp.route("/<lang>/c/<slug>/signed")
 def signed(slug: str):
-    return render_template("public/signed.html", **_page_context(_localized(slug)))
+    return render_template("public/signed.html", **page_context(localized_or_404(slug)))
 
 
 @bp.route("/<lang>/c/<slug>/confirm/<token>", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["CONFIRM_RATE_LIMIT"], methods=["POST"])
 def confirm(slug: str, token: str):
-    localized = _localized(slug)
+    localized = localized_or_404(slug)
     form = ConfirmForm()
     try:
         signature = signing.signature_for_token(db.session, token)
@@ -238,28 +148,32 @@ def confirm(slug: str, token: str):
             raise InvalidToken("link for another campaign")
     except TokenExpired:
         return render_template(
-            "public/confirm_invalid.html", expired=True, **_page_context(localized)
+            "public/confirm_invalid.html", expired=True, **page_context(localized)
         ), 410
     except InvalidToken:
         return render_template(
-            "public/confirm_invalid.html", expired=False, **_page_context(localized)
+            "public/confirm_invalid.html", expired=False, **page_context(localized)
         ), 404
 
     if signature.is_confirmed:
+        readers.remember_mailbox(signature.email_key)
         return redirect(url_for("public.thanks", slug=slug))
     if request.method == "POST" and form.validate_on_submit():
         try:
             signing.confirm(db.session, token)
         except CampaignClosed:
             db.session.rollback()
-            return _closed_page(localized)
+            return closed_page(localized)
         db.session.commit()
+        # Following the link proved the mailbox: this browser may now comment without a second
+        # confirmation.
+        readers.remember_mailbox(signature.email_key)
         return redirect(url_for("public.thanks", slug=slug))
     return render_template(
-        "public/confirm.html", form=form, signature=signature, **_page_context(localized)
+        "public/confirm.html", form=form, signature=signature, **page_context(localized)
     )
 
 
 @bp.route("/<lang>/c/<slug>/thanks")
 def thanks(slug: str):
-    return render_template("public/thanks.html", **_page_context(_localized(slug)))
+    return render_template("public/thanks.html", **page_context(localized_or_404(slug)))

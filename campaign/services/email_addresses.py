@@ -8,6 +8,8 @@ address exactly as typed (domain normalized), so people who filter on `+tags` ke
 
 from __future__ import annotations
 
+import hashlib
+
 from email_validator import EmailNotValidError, validate_email
 
 from campaign.services.errors import InvalidEmail
@@ -38,3 +40,8 @@ def mailbox_key(address: str) -> str:
         domain = _DOTLESS_DOMAINS[domain]
         local = local.replace(".", "")
     return f"{local}@{domain}"
+
+
+def mailbox_digest(key: str) -> str:
+    """A short digest of a mailbox key, for links and cookies that must not carry the address."""
+    return hashlib.sha256(key.encode()).hexdigest()[:16]

@@ -133,3 +133,31 @@ class NotOnTeam(ServiceError):
 
 class PersonNotFound(ServiceError):
     """This campaign holds nothing about that address."""
+
+
+# --- discussion (services.comments, services.moderation) ---
+
+
+class CommentsClosed(ServiceError):
+    """The campaign takes no comments: discussion is off, or the campaign is not open."""
+
+
+class CommentNotFound(ServiceError):
+    """No comment with that id is shown on this campaign."""
+
+
+class CannotReply(ServiceError):
+    """The comment cannot be answered (not visible, or discussion closed)."""
+
+
+class CommentRejected(ServiceError):
+    """A rule against spam or abuse refused the comment; `reason` says which, for the form."""
+
+    def __init__(self, reason: str, **details):
+        super().__init__(reason)
+        self.reason = reason
+        self.details = details
+
+
+class NotModeratable(ServiceError):
+    """The moderation action does not apply to the comment as it is now."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import hashlib
 from dataclasses import dataclass
 
 from flask import current_app
@@ -16,8 +15,9 @@ from campaign.database import begin_write
 from campaign.mail.outbox import queue_email
 from campaign.models import Campaign, Signature
 from campaign.models.types import utcnow
+from campaign.services import comments
 from campaign.services.campaigns import localize
-from campaign.services.email_addresses import mailbox_key, normalize_email
+from campaign.services.email_addresses import mailbox_digest, mailbox_key, normalize_email
 from campaign.services.errors import CampaignClosed, InvalidEmail, InvalidToken
 from campaign.services.tokens import make_token, read_token
 from campaign.urls import external_url
@@ -96,6 +96,7 @@ def sign(session: Session, campaign: Campaign, data: SignatureData, language: st
         _queue_confirmation(session, campaign, existing, existing.language)
         return SignResult(existing, SignOutcome.RESENT)
 
+    comments.add_reason(session, signature)
     _queue_confirmation(session, campaign, signature, language)
     return SignResult(signature, SignOutcome.NEW)
 
@@ -105,7 +106,7 @@ def confirmation_token(signature: Signature) -> str:
     return make_token(
         current_app.config["SECRET_KEY"],
         CONFIRM_PURPOSE,
-        {"s": signature.id, "c": signature.campaign_id, "k": _key_digest(signature.email_key)},
+        {"s": signature.id, "c": signature.campaign_id, "k": mailbox_digest(signature.email_key)},
     )
 
 
@@ -125,7 +126,7 @@ def signature_for_token(session: Session, token: str) -> Signature:
     if (
         signature is None
         or signature.campaign_id != campaign_id
-        or _key_digest(signature.email_key) != digest
+        or mailbox_digest(signature.email_key) != digest
     ):
         raise InvalidToken("the link names no signature")
     return signature
@@ -157,11 +158,9 @@ def confirm(session: Session, token: str) -> tuple[Signature, bool]:
         )
     session.refresh(signature)
     session.refresh(signature.campaign)
+    if counted:
+        comments.publish_reason(session, signature)
     return signature, bool(counted)
-
-
-def _key_digest(email_key: str) -> str:
-    return hashlib.sha256(email_key.encode()).hexdigest()[:16]
 
 
 def _queue_confirmation(

@@ -1,0 +1,163 @@
+"""What the public pages share: finding the campaign, the page context, the petition page."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from flask import abort, current_app, g, render_template, request
+
+from campaign.extensions import db
+from campaign.models import OutcomeKind
+from campaign.public import readers
+from campaign.public.forms import CommentForm, FlagForm, SignForm, SupportForm
+from campaign.services import campaigns as campaign_service
+from campaign.services import comments as comment_service
+from campaign.services.countries import country_name, is_country
+from campaign.services.errors import CampaignNotFound
+from campaign.services.markdown import render_markdown
+from campaign.services.plain_text import render_plain_text
+from campaign.urls import external_url
+
+
+def localized_or_404(slug: str) -> campaign_service.LocalizedCampaign:
+    """The public campaign in the reader's language (or its fallback); 404 if there is none."""
+    try:
+        campaign = campaign_service.get_public_campaign(db.session, slug)
+        return campaign_service.localize(campaign, g.lang)
+    except CampaignNotFound:
+        abort(404)
+
+
+def share_links(url: str, title: str) -> dict[str, str]:
+    u, t = quote(url, safe=""), quote(title, safe="")
+    both = quote(f"{title} {url}", safe="")
+    return {
+        "email": f"mailto:?subject={t}&body={both}",
+        "whatsapp": f"https://wa.me/?text={both}",
+        "telegram": f"https://t.me/share/url?url={u}&text={t}",
+        "x": f"https://twitter.com/intent/tweet?url={u}&text={t}",
+        "facebook": f"https://www.facebook.com/sharer/sharer.php?u={u}",
+        "vk": f"https://vk.com/share.php?url={u}&title={t}",
+    }
+
+
+def page_context(
+    localized: campaign_service.LocalizedCampaign, endpoint: str | None = None
+) -> dict:
+    """What every page about a campaign needs: texts, progress, links in every language.
+
+    The language links point at `endpoint` (default: this page's), which must answer a GET.
+    """
+    endpoint = endpoint or request.endpoint
+    view_args = (
+        request.view_args if endpoint == request.endpoint else {"slug": localized.campaign.slug}
+    )
+    campaign = localized.campaign
+    url = external_url("public.petition", lang=g.lang, slug=campaign.slug)
+    return {
+        "c": localized,
+        "campaign": campaign,
+        "text": localized.text,
+        "progress": campaign_service.progress_percent(campaign),
+        "petition_url": url,
+        "share": share_links(url, localized.text.title),
+        "alternate_urls": {
+            lang: external_url(endpoint, **{**view_args, "lang": lang})
+            for lang in current_app.config["LANGUAGES"]
+        },
+    }
+
+
+def render_petition(
+    localized: campaign_service.LocalizedCampaign,
+    *,
+    sign_form: SignForm | None = None,
+    comment_form: CommentForm | None = None,
+    status: int = 200,
+):
+    """The petition page: appeal, sign form, recent signers and the discussion."""
+    campaign = localized.campaign
+    if sign_form is None:
+        sign_form = SignForm(formdata=None)
+        sign_form.country.data = guess_country()
+    sign_form.set_country_choices(g.lang)
+    return render_template(
+        "public/petition.html",
+        form=sign_form,
+        signers=campaign_service.recent_public_signers(db.session, campaign),
+        country_name=country_name,
+        body_html=render_markdown(localized.text.body_markdown),
+        outcome=_outcome(localized),
+        discussion=discussion_context(campaign, comment_form),
+        **page_context(localized, "public.petition"),
+    ), status
+
+
+def discussion_context(campaign, comment_form: CommentForm | None) -> dict | None:
+    """The discussion part of the petition page, or None when discussion is off."""
+    if not comment_service.shows_comments(campaign):
+        return None
+    sort = request.args.get("sort", comment_service.SortOrder.NEWEST)
+    only_mine = request.args.get("show") == "mine"
+    page = comment_service.discussion(
+        db.session,
+        campaign,
+        sort=sort,
+        language=g.lang if only_mine else None,
+        page=max(1, request.args.get("page", 1, type=int) or 1),
+        per_page=current_app.config["COMMENTS_PER_PAGE"],
+    )
+    reader = readers.reader()
+    accepts = comment_service.accepts_comments(campaign)
+    return {
+        "page": page,
+        "sort": page.sort,
+        "only_mine": only_mine,
+        "count": comment_service.shown_count(db.session, campaign),
+        "accepts": accepts,
+        "form": (comment_form or readers.comment_form()) if accepts else None,
+        "html": {
+            c.id: render_plain_text(c.body)
+            for t in page.threads
+            for c in [t.comment, *t.replies]
+            if c.status == "visible"
+        },
+        "can_reply": {
+            c.id: comment_service.can_reply(campaign, c)
+            for t in page.threads
+            for c in [t.comment, *t.replies]
+        },
+        "supported": comment_service.supported_by(db.session, page.comment_ids, reader),
+        "flagged": comment_service.flagged_by(db.session, page.comment_ids, reader),
+        "support_form": SupportForm(formdata=None),
+        "flag_form": FlagForm(formdata=None),
+    }
+
+
+def _outcome(localized: campaign_service.LocalizedCampaign) -> dict | None:
+    """The victory or outcome to show, in the reader's language or else the default one."""
+    campaign = localized.campaign
+    if campaign.outcome_kind is None:
+        return None
+    text = localized.text
+    if not text.outcome_markdown.strip():
+        text = campaign.translation(campaign.default_language) or text
+    return {
+        "is_victory": campaign.outcome_kind == OutcomeKind.VICTORY,
+        "language": text.language,
+        "html": render_markdown(text.outcome_markdown),
+        "at": campaign.outcome_at,
+    }
+
+
+def guess_country() -> str:
+    """Preselect the country from the browser's preferred language region (en-GB → GB), if any."""
+    for value, _quality in request.accept_languages:
+        parts = value.replace("_", "-").split("-")
+        if len(parts) > 1 and is_country(parts[-1].upper()):
+            return parts[-1].upper()
+    return ""
+
+
+def closed_page(localized: campaign_service.LocalizedCampaign):
+    return render_template("public/closed.html", **page_context(localized)), 409

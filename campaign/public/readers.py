@@ -1,0 +1,78 @@
+"""Who a reader is, as far as the discussion needs to know, kept in their session.
+
+A random reader id tells supporters and flaggers apart without an account; the digests of the
+mailboxes this browser proved (by following a confirmation link) let a confirmed signer comment
+without confirming again.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+from flask import current_app, request, session
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from campaign.public.forms import CommentForm
+from campaign.services import comments as comment_service
+from campaign.services.email_addresses import mailbox_digest
+
+KNOWN_MAILBOXES = "known_mailboxes"
+READER = "reader"
+# A browser remembers this many proved mailboxes (a shared family computer, say).
+KNOWN_MAILBOXES_KEPT = 10
+
+
+def remember_mailbox(email_key: str) -> None:
+    """This browser followed a confirmation link for `email_key`: trust it for comments."""
+    digest = mailbox_digest(email_key)
+    known = [d for d in session.get(KNOWN_MAILBOXES, []) if d != digest]
+    session[KNOWN_MAILBOXES] = [digest, *known][:KNOWN_MAILBOXES_KEPT]
+
+
+def known_mailboxes() -> list[str]:
+    """The digests of the mailboxes this browser has proved."""
+    return list(session.get(KNOWN_MAILBOXES, []))
+
+
+def reader(create: bool = False) -> str:
+    """This reader's anonymous reference; "" if they never supported or flagged anything."""
+    reader_id = session.get(READER)
+    if reader_id is None:
+        if not create:
+            return ""
+        reader_id = session[READER] = secrets.token_urlsafe(16)
+    return comment_service.reader_reference(reader_id)
+
+
+def comment_rules() -> comment_service.CommentRules:
+    return comment_service.CommentRules.from_config(current_app.config)
+
+
+def _clock() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="comment-form-started")
+
+
+def restart_clock(form: CommentForm) -> CommentForm:
+    """Stamp the form with the time it is shown, signed so that it cannot be made up."""
+    form.started.data = _clock().dumps(time.time())
+    return form
+
+
+def comment_form() -> CommentForm:
+    """A comment form with the configured length limit; stamped when it is being shown."""
+    # Prefixed: the petition page holds the sign form too, and ids must stay unique.
+    form = CommentForm(prefix="comment")
+    form.limit(current_app.config["COMMENT_MAX_LENGTH"])
+    if request.method != "POST":
+        restart_clock(form)
+    return form
+
+
+def too_quick() -> bool:
+    """Whether the form came back sooner than a person could have written anything."""
+    try:
+        started = float(_clock().loads(request.form.get("comment-started", "")))
+    except (BadSignature, TypeError, ValueError):
+        return True
+    return time.time() - started < current_app.config["COMMENT_MIN_SECONDS"]
