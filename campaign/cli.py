@@ -12,10 +12,11 @@ def init_app(app: Flask) -> None:
     @app.cli.command("demo")
     def demo():
         """Load the demo campaign (safe to run again)."""
-        from campaign.services.demo import load_demo, load_demo_organizer
+        from campaign.services.demo import load_demo, load_demo_comments, load_demo_organizer
 
         campaign, changed = load_demo(db.session)
         organizer, password = load_demo_organizer(db.session, campaign)
+        changed = bool(load_demo_comments(db.session, campaign)) or changed
         db.session.commit()
         base = current_app.config["BASE_URL"]
         state = "Loaded" if changed else "Already loaded:"
@@ -68,3 +69,17 @@ def init_app(app: Flask) -> None:
         else:
             click.echo("Outbox worker: polling the database (set REDIS_URL for RQ)")
             run_polling_worker(current_app._get_current_object(), interval=interval, once=once)
+
+    @app.cli.group("comments")
+    def comments():
+        """Discussion: moderation."""
+
+    @comments.command("alert")
+    def comments_alert():
+        """Email moderators about comments newly pending or flagged (once an hour at most)."""
+        from campaign.services.moderation import send_moderation_alerts
+
+        alerted = send_moderation_alerts(db.session)
+        db.session.commit()
+        noun = "campaign" if alerted == 1 else "campaigns"
+        click.echo(f"Alerted the moderators of {alerted} {noun}.")

@@ -130,3 +130,29 @@ def test_demo_leaves_other_campaigns_alone(db):
     db.session.commit()
     assert _count(db, Campaign) == 2
     assert db.session.scalar(select(Campaign).where(Campaign.slug == "water")).languages == ["en"]
+
+
+def test_demo_discussion_is_loaded_once_with_a_reply_in_its_thread(app, db):
+    from campaign.models import Comment, CommentStatus
+    from campaign.services.demo import DEMO_COMMENTS, load_demo_comments
+
+    campaign, _ = load_demo(db.session)
+    assert load_demo_comments(db.session, campaign) == len(DEMO_COMMENTS)
+    assert load_demo_comments(db.session, campaign) == 0
+    comments = db.session.scalars(select(Comment).order_by(Comment.id)).all()
+    assert {c.status for c in comments} == {CommentStatus.VISIBLE}
+    replies = [c for c in comments if c.parent_id]
+    assert len(replies) == 1
+    assert replies[0].reply_to.author_name == "James"
+    # Detected among the site's languages (en and ru in tests).
+    assert {c.author_name: c.language for c in comments}["Olga"] == "ru"
+    assert {c.author_name: c.language for c in comments}["James"] == "en"
+
+
+def test_the_demo_command_loads_the_discussion(app, db):
+    from campaign.models import Comment
+
+    result = app.test_cli_runner().invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(Comment)) > 0

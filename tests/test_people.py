@@ -366,6 +366,9 @@ def test_erasure_is_audited_anonymously(db, campaign, owner):
         "signatures": 1,
         "confirmed_signatures": 1,
         "emails": 1,
+        # The reason given when signing had become a comment.
+        "comments": 1,
+        "comment_blocks": 0,
     }
     _assert_anonymous(entry)
 
@@ -444,3 +447,67 @@ def _assert_anonymous(entry: AuditEntry) -> None:
     text = json.dumps(entry.details).lower()
     for needle in ("jane", "doe", "gmail", "@", "leipzig", mailbox_key(TYPED)):
         assert needle not in text, (needle, entry.details)
+
+
+# --- comments (services.comments registers its finder, exporter and eraser) -------------------
+
+
+def _comment(db, campaign: Campaign, email: str = TYPED, body: str = "My words, my name."):
+    from campaign.services.comments import CommentData, CommentRules, post_comment
+
+    result = post_comment(
+        db.session,
+        campaign,
+        CommentData(author_name="Jane Doe", email=email, body=body),
+        ui_language="en",
+        rules=CommentRules(),
+    )
+    db.session.commit()
+    return result.comment
+
+
+def test_a_commenter_who_never_signed_is_found_and_exported(db, campaign, owner):
+    comment = _comment(db, campaign)
+
+    export = people.export_person(db.session, campaign, owner, "janedoe@gmail.com")
+    document = json.loads(json.dumps(export.document))
+    assert document["signatures"] == []
+    [exported] = document["comments"]
+    assert exported["body"] == "My words, my name."
+    assert exported["email"] == comment.email
+    # The confirmation email sent to the commenter is theirs too.
+    assert [m["kind"] for m in document["emails"]] == ["comment_confirmation"]
+
+
+def test_erasing_a_commenter_removes_their_words_and_keeps_the_thread(db, campaign, owner):
+    from campaign.models import Comment, CommentBlock, CommentStatus
+    from tests.factories import make_comment
+
+    comment = _comment(db, campaign)
+    reply = make_comment(campaign, reply_to=comment, body="A reply by someone else")
+    db.session.add(
+        CommentBlock(campaign_id=campaign.id, email_key=mailbox_key(TYPED), author_name="Jane")
+    )
+    other_campaign = make_campaign(slug="other-words")
+    elsewhere = _comment(db, other_campaign)
+
+    report = people.erase_person(db.session, campaign, owner, TYPED)
+    db.session.commit()
+    assert report.counts["comments"] == 1
+    assert report.counts["comment_blocks"] == 1
+
+    db.session.expire_all()
+    erased = db.session.get(Comment, comment.id)
+    assert erased.status == CommentStatus.REMOVED
+    assert (erased.author_name, erased.body, erased.email_key) == ("", "", "")
+    assert "@" not in erased.email.replace(people.ERASED_ADDRESS, "")
+    assert db.session.get(Comment, reply.id).body == "A reply by someone else"
+    assert db.session.get(Comment, elsewhere.id).body == "My words, my name."
+    assert db.session.scalars(select(CommentBlock)).all() == []
+    # This campaign's confirmation email is scrubbed; the other campaign's is left alone.
+    remaining = _messages_to(db, TYPED)
+    assert len(remaining) == 1
+    assert "/c/other-words/" in remaining[0].text_body
+    # A second erasure finds nothing.
+    with pytest.raises(people.PersonNotFound):
+        people.erase_person(db.session, campaign, owner, TYPED)

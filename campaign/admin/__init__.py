@@ -10,6 +10,7 @@ from campaign.admin import (  # noqa: E402,F401
     audit_log,
     auth,
     campaigns,
+    comments,
     dashboard,
     labels,
     nav,

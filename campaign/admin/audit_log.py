@@ -18,10 +18,24 @@ from flask_babel import lazy_gettext as _l
 
 from campaign.admin import bp
 from campaign.admin.access import campaign_screen, page_number
-from campaign.admin.labels import OUTCOME_LABELS, ROLE_LABELS, STATUS_LABELS
+from campaign.admin.labels import (
+    COMMENT_POLICY_LABELS,
+    COMMENT_STATUS_LABELS,
+    OUTCOME_LABELS,
+    ROLE_LABELS,
+    STATUS_LABELS,
+)
 from campaign.extensions import db
 from campaign.i18n import ui_language_name
-from campaign.models import AuditEntry, Campaign, CampaignStatus, OutcomeKind, Role
+from campaign.models import (
+    AuditEntry,
+    Campaign,
+    CampaignStatus,
+    CommentPolicy,
+    CommentStatus,
+    OutcomeKind,
+    Role,
+)
 from campaign.pagination import Page
 from campaign.services import audit
 from campaign.services.authz import Action
@@ -46,6 +60,12 @@ ACTION_LABELS = {
     "signatures.export": _l("Exported the signatures"),
     "person.export": _l("Exported a person's data"),
     "person.erase": _l("Erased a person's data"),
+    "comment.approve": _l("Approved a comment"),
+    "comment.hide": _l("Hid a comment"),
+    "comment.remove": _l("Removed a comment"),
+    "comment.block": _l("Blocked a commenter"),
+    "comment.unblock": _l("Unblocked a commenter"),
+    "comment.policy": _l("Changed the discussion policy"),
 }
 
 DETAIL_LABELS = {
@@ -71,6 +91,10 @@ DETAIL_LABELS = {
     "signatures": _l("Signatures"),
     "confirmed_signatures": _l("Confirmed signatures"),
     "emails": _l("Emails"),
+    "comment": _l("Comment number"),
+    "author": _l("Author's name"),
+    "withdrawn": _l("Waiting comments removed"),
+    "comment_policy": _l("Discussion"),
 }
 
 
@@ -118,6 +142,8 @@ def _value_text(key: str, value: Any) -> str:
         return ", ".join(str(FIELD_LABELS.get(item, item)) for item in value)
     if isinstance(value, bool):
         return _("yes") if value else _("no")
+    if key == "comment":
+        return str(value)  # an id, not a quantity: no thousands separator
     if isinstance(value, int | float):
         return format_number(value)
     if isinstance(value, list | tuple):
@@ -152,8 +178,13 @@ def _code_label(key: str, value: str) -> str:
     """Roles, statuses, outcome kinds and languages are stored as codes: say them in words."""
     if key in ("role", "old_role") and value in set(Role):
         return str(ROLE_LABELS[Role(value)])
+    # Campaign and comment statuses share no code, so "from"/"to" are read unambiguously.
     if key in ("from", "to", "status") and value in set(CampaignStatus):
         return str(STATUS_LABELS[CampaignStatus(value)])
+    if key in ("from", "to", "status") and value in set(CommentStatus):
+        return str(COMMENT_STATUS_LABELS[CommentStatus(value)])
+    if key == "comment_policy" and value in set(CommentPolicy):
+        return str(COMMENT_POLICY_LABELS[CommentPolicy(value)])
     if key == "kind" and value in set(OutcomeKind):
         return str(OUTCOME_LABELS[OutcomeKind(value)])
     if key in ("language", "languages", "default_language") and value in _languages():

@@ -6,7 +6,14 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from campaign.admin import bp
-from campaign.models import CampaignStatus, OutcomeKind, Role
+from campaign.models import (
+    CampaignStatus,
+    CommentPolicy,
+    CommentStatus,
+    FlagReason,
+    OutcomeKind,
+    Role,
+)
 
 STATUS_LABELS = {
     CampaignStatus.DRAFT: _l("Draft"),
@@ -26,6 +33,28 @@ OUTCOME_LABELS = {
     OutcomeKind.OUTCOME: _l("Outcome"),
 }
 
+COMMENT_STATUS_LABELS = {
+    CommentStatus.UNCONFIRMED: _l("Not confirmed"),
+    CommentStatus.PENDING: _l("Waiting for approval"),
+    CommentStatus.VISIBLE: _l("Visible"),
+    CommentStatus.HIDDEN: _l("Hidden"),
+    CommentStatus.REMOVED: _l("Removed"),
+}
+
+FLAG_REASON_LABELS = {
+    FlagReason.SPAM: _l("Spam"),
+    FlagReason.ABUSE: _l("Abuse or harassment"),
+    FlagReason.VIOLENCE: _l("Incitement to violence"),
+    FlagReason.OTHER: _l("Something else"),
+}
+
+# Short names, for the audit log and "Now: …".
+COMMENT_POLICY_LABELS = {
+    CommentPolicy.OFF: _l("Off"),
+    CommentPolicy.POST_MODERATED: _l("Post-moderated"),
+    CommentPolicy.PRE_MODERATED: _l("Pre-moderated"),
+}
+
 
 @bp.app_template_global()
 def status_label(status: CampaignStatus) -> str:
@@ -40,6 +69,21 @@ def role_label(role: Role) -> str:
 @bp.app_template_global()
 def outcome_label(kind: OutcomeKind) -> str:
     return str(OUTCOME_LABELS[OutcomeKind(kind)])
+
+
+@bp.app_template_global()
+def comment_status_label(status: CommentStatus) -> str:
+    return str(COMMENT_STATUS_LABELS[CommentStatus(status)])
+
+
+@bp.app_template_global()
+def flag_reason_label(reason: FlagReason) -> str:
+    return str(FLAG_REASON_LABELS[FlagReason(reason)])
+
+
+@bp.app_template_global()
+def comment_policy_label(policy: CommentPolicy) -> str:
+    return str(COMMENT_POLICY_LABELS[CommentPolicy(policy)])
 
 
 @bp.app_template_global()

@@ -32,6 +32,12 @@ CAMPAIGN_NAV: list[NavItem] = [
     ),
     NavItem("admin.campaign_stats", _l("Statistics"), Action.VIEW_STATS),
     NavItem("admin.signatures", _l("Signatures"), Action.VIEW_SIGNATURES),
+    NavItem(
+        "admin.comments",
+        _l("Comments"),
+        Action.MODERATE,
+        ("admin.comment_remove", "admin.comment_block", "admin.comment_blocks"),
+    ),
     NavItem("admin.team", _l("Team"), Action.MANAGE_TEAM, ("admin.team_remove",)),
     NavItem("admin.people", _l("People"), Action.ERASE_PEOPLE),
     NavItem("admin.audit_log", _l("Audit log"), Action.VIEW_AUDIT),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import timedelta
 
 from flask import Flask, current_app, has_app_context
@@ -26,13 +27,40 @@ log = logging.getLogger(__name__)
 QUEUE_NAME = "mail"
 SWEEP_JOB_ID = "campaign-outbox-sweep"
 SWEEP_EVERY = timedelta(seconds=30)
+# How often the polling worker looks for comments to alert moderators about; the service
+# itself sends each campaign at most one alert an hour.
+ALERTS_EVERY = timedelta(minutes=1)
+
+
+def send_alerts() -> int:
+    """Email moderators about new pending or flagged comments; never raises.
+
+    A failed round (database restarting, say) is logged and rolled back: the next one retries.
+    """
+    from campaign.services.moderation import send_moderation_alerts
+
+    try:
+        alerted = send_moderation_alerts(db.session)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.exception("moderation alerts failed; trying again later")
+        return 0
+    if alerted:
+        log.info("alerted the moderators of %s campaign(s)", alerted)
+    return alerted
 
 
 def run_polling_worker(
     app: Flask, *, interval: float = 1.0, stop: threading.Event | None = None, once: bool = False
 ) -> None:
-    """Deliver due messages every `interval` seconds until `stop` is set (or once)."""
+    """Deliver due messages every `interval` seconds until `stop` is set (or once).
+
+    About once a minute (and on the first round) it also sends moderation alerts, before the
+    delivery round so that they go out in it.
+    """
     stop = stop or threading.Event()
+    next_alerts = time.monotonic()
     with app.app_context():
         backend = backend_from_config(app.config)
         log.info(
@@ -41,6 +69,10 @@ def run_polling_worker(
             app.config["MAIL_BACKEND"],
         )
         while True:
+            if time.monotonic() >= next_alerts:
+                next_alerts = time.monotonic() + ALERTS_EVERY.total_seconds()
+                send_alerts()
+                db.session.remove()
             try:
                 deliver_due(db.session, backend, app.config)
             except Exception:
@@ -81,7 +113,11 @@ def deliver_job(message_id: int) -> str | None:
 
 
 def sweep_job() -> int:
-    """RQ job: queue every due message (catching any whose enqueue was lost); repeats itself."""
+    """RQ job: queue every due message (catching any whose enqueue was lost); repeats itself.
+
+    It also sends moderation alerts: their emails are queued on commit like any other.
+    """
+    send_alerts()
     begin_write(db.session)
     expire_stale_claims(db.session, current_app.config["MAIL_SENDING_LEASE_SECONDS"])
     db.session.commit()

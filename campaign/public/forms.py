@@ -96,7 +96,7 @@ class CommentForm(FlaskForm):
         render_kw={"autocomplete": "name"},
     )
     email = EmailField(
-        _l("Email"),
+        _l("Your email"),
         validators=[DataRequired(_l("Enter your email address.")), Length(max=254), _valid_email],
         description=_l("Never shown. We send you a link to publish your comment."),
         render_kw={"autocomplete": "email", "inputmode": "email"},

@@ -37,6 +37,7 @@ from campaign.models import (
     Signature,
 )
 from campaign.models.types import utcnow
+from campaign.services import people
 from campaign.services.campaigns import localize
 from campaign.services.email_addresses import mailbox_digest, mailbox_key, normalize_email
 from campaign.services.errors import (
@@ -271,10 +272,16 @@ def _publish(comment: Comment, campaign: Campaign, now: datetime) -> None:
 def add_reason(session: Session, signature: Signature) -> Comment | None:
     """Make the reason a signer gave into a comment waiting for the signature's confirmation.
 
-    Nothing when there is no reason, the signer is blocked, or the signature has one already.
+    Nothing when there is no reason, the signer did not agree to be shown on the petition page,
+    the signer is blocked, or the signature has one already. The comment shows the signer's
+    first name only, as the list of signers does.
     """
     body = normalized_body(signature.reason or "")
-    if not body or is_blocked(session, signature.campaign, signature.email_key):
+    if (
+        not body
+        or not signature.is_public
+        or is_blocked(session, signature.campaign, signature.email_key)
+    ):
         return None
     existing = session.scalar(select(Comment).where(Comment.signature_id == signature.id))
     if existing is not None:
@@ -282,7 +289,7 @@ def add_reason(session: Session, signature: Signature) -> Comment | None:
     comment = Comment(
         campaign_id=signature.campaign_id,
         signature_id=signature.id,
-        author_name=signature.full_name,
+        author_name=signature.first_name,
         email=signature.email,
         email_key=signature.email_key,
         body=body,
@@ -477,7 +484,13 @@ def flag_comment(
     """
     begin_write(session)
     now = now or utcnow()
-    if comment.status != CommentStatus.VISIBLE:
+    # One flag at a time per comment (a row lock; SQLite's write lock does it there), read
+    # afresh: readers flagging at once must neither miss the threshold nor count on a comment
+    # that another flag has just hidden.
+    status = session.execute(
+        select(Comment.status).where(Comment.id == comment.id).with_for_update()
+    ).scalar_one_or_none()
+    if status != CommentStatus.VISIBLE:
         raise CommentNotFound(comment.id)
     existing = session.scalar(
         select(CommentFlag).where(
@@ -622,6 +635,72 @@ def shown_count(session: Session, campaign: Campaign) -> int:
         )
         or 0
     )
+
+
+# --- a person's data (see services.people) ----------------------------------------------------
+
+
+def _person_comments(session: Session, campaign: Campaign, key: str) -> list[Comment]:
+    return list(
+        session.scalars(
+            select(Comment)
+            .where(Comment.campaign_id == campaign.id, Comment.email_key == key)
+            .order_by(Comment.created_at, Comment.id)
+        )
+    )
+
+
+def _find_commenter(session: Session, campaign: Campaign, key: str) -> set[str]:
+    return {comment.email for comment in _person_comments(session, campaign, key)}
+
+
+def _export_comments(session: Session, person: people.Person) -> dict[str, Any]:
+    return {
+        "comments": [
+            {
+                "author_name": c.author_name,
+                "email": c.email,
+                "body": c.body,
+                "language": c.language,
+                "status": c.status.value,
+                "is_reply": c.is_reply,
+                "is_reason_for_signing": c.is_reason,
+                "written_at": c.created_at.isoformat(),
+                "confirmed_at": c.confirmed_at.isoformat() if c.confirmed_at else None,
+                "supports": c.support_count,
+            }
+            for c in _person_comments(session, person.campaign, person.key)
+        ]
+    }
+
+
+def _erase_comments(session: Session, person: people.Person) -> dict[str, int]:
+    """Take the person's words and name out of the discussion; replies to them stay.
+
+    The rows stay as "removed" placeholders so that threads keep their shape. A block on the
+    mailbox goes too: it is the only place left that would hold the address.
+    """
+    erased = 0
+    for comment in _person_comments(session, person.campaign, person.key):
+        comment.author_name = ""
+        comment.email = people.ERASED_ADDRESS
+        comment.email_key = ""
+        comment.body = ""
+        comment.body_hash = ""
+        comment.status = CommentStatus.REMOVED
+        erased += 1
+    blocks = session.execute(
+        delete(CommentBlock).where(
+            CommentBlock.campaign_id == person.campaign.id, CommentBlock.email_key == person.key
+        )
+    ).rowcount
+    session.flush()
+    return {"comments": erased, "comment_blocks": blocks}
+
+
+people.FINDERS.append(_find_commenter)
+people.EXPORTERS.append(_export_comments)
+people.ERASERS.append(_erase_comments)
 
 
 __all__ = [

@@ -146,3 +146,83 @@ def load_demo_organizer(session: Session, campaign: Campaign) -> tuple[Organizer
         session.add(Membership(campaign_id=campaign.id, organizer_id=organizer.id, role=Role.OWNER))
         session.flush()
     return organizer, DEMO_ORGANIZER_PASSWORD
+
+
+# A discussion like the one the open letter drew: support, disagreement and a reply, in
+# several languages. Written for the project; the addresses are on a reserved domain.
+DEMO_COMMENTS = [
+    {
+        "key": "olga",
+        "author_name": "Olga",
+        "body": (
+            "Я живу в Москве и подписала. Бомбить жилые кварталы и больницы нельзя, "
+            "кто бы там ни находился."
+        ),
+        "support_count": 12,
+    },
+    {
+        "key": "james",
+        "author_name": "James",
+        "body": (
+            "Signing is a start, but how do we make sure the Security Council actually reads "
+            "this? I would like something more actionable."
+        ),
+        "support_count": 7,
+    },
+    {
+        "key": "claire",
+        "author_name": "Claire",
+        "reply_to": "james",
+        "body": (
+            "On peut organiser des rassemblements dans les grandes villes le même jour : "
+            "des milliers de personnes dans la rue, ça se voit."
+        ),
+        "support_count": 5,
+    },
+    {
+        "key": "marko",
+        "author_name": "Marko",
+        "body": "Mi subskribis. Ĉesigu la bombadon de civiluloj en Alepo, nun!",
+        "support_count": 3,
+    },
+]
+
+
+def load_demo_comments(session: Session, campaign: Campaign) -> int:
+    """Add the demo discussion to a campaign that has none yet; returns how many were added."""
+    from datetime import timedelta
+
+    from flask import current_app
+    from sqlalchemy import exists
+
+    from campaign.models import Comment, CommentStatus
+    from campaign.models.types import utcnow
+    from campaign.services.comments import body_hash
+    from campaign.services.language_detection import detect_language
+
+    if session.scalar(select(exists().where(Comment.campaign_id == campaign.id))):
+        return 0
+    added: dict[str, Comment] = {}
+    start = utcnow() - timedelta(hours=len(DEMO_COMMENTS) * 5)
+    for n, item in enumerate(DEMO_COMMENTS):
+        reply_to = added.get(item.get("reply_to", ""))
+        email = f"{item['key']}@example.org"
+        comment = Comment(
+            campaign_id=campaign.id,
+            parent_id=(reply_to.parent_id or reply_to.id) if reply_to else None,
+            reply_to_id=reply_to.id if reply_to else None,
+            author_name=item["author_name"],
+            email=email,
+            email_key=email,
+            body=item["body"],
+            body_hash=body_hash(item["body"]),
+            language=detect_language(item["body"], current_app.config["LANGUAGES"]),
+            status=CommentStatus.VISIBLE,
+            support_count=item["support_count"],
+            created_at=start + timedelta(hours=n * 5),
+            confirmed_at=start + timedelta(hours=n * 5),
+        )
+        session.add(comment)
+        session.flush()
+        added[item["key"]] = comment
+    return len(added)

@@ -191,7 +191,8 @@ def remove(session: Session, actor: Organizer, comment: Comment) -> None:
 def block_author(session: Session, actor: Organizer, comment: Comment) -> CommentBlock:
     """Bar the comment's author from commenting on the campaign, and hide the comment.
 
-    Their comments still waiting for approval are removed with it.
+    Their comments still waiting for approval are removed with it, this one too if it waits:
+    a comment no reader saw must not take a place in the discussion as "hidden".
     """
     begin_write(session)
     if not comment.email_key:
@@ -224,7 +225,11 @@ def block_author(session: Session, actor: Organizer, comment: Comment) -> Commen
     ).rowcount
     if comment.status != CommentStatus.REMOVED:
         _resolve_flags(session, comment)
-        comment.status = CommentStatus.HIDDEN
+        comment.status = (
+            CommentStatus.REMOVED
+            if comment.status == CommentStatus.PENDING
+            else CommentStatus.HIDDEN
+        )
         comment.moderated_at, comment.moderated_by_id = now, actor.id
     session.flush()
     audit.record(
@@ -326,8 +331,10 @@ def send_moderation_alerts(session: Session, now: datetime | None = None) -> int
             ),
         )
     ).all()
-    for campaign in campaigns:
-        since = campaign.moderation_alerted_at
+    # The last alert as this run found it, before any commit below reloads the campaigns: read
+    # later, it could be another run's alert of a minute ago, which the claim would then match.
+    candidates = [(campaign, campaign.moderation_alerted_at) for campaign in campaigns]
+    for campaign, since in candidates:
         new_pending, new_flags = _news_since(session, campaign, since)
         if not (new_pending or new_flags):
             continue

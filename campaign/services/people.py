@@ -64,10 +64,12 @@ class Person:
     key: str  # the mailbox key; never stored outside the rows it came from
     signatures: list[Signature] = field(default_factory=list)
     messages: list[OutboxMessage] = field(default_factory=list)
+    # Set by `FINDERS`: the campaign knows the person from something other than a signature.
+    found_elsewhere: bool = False
 
     @property
     def is_found(self) -> bool:
-        return bool(self.signatures)
+        return bool(self.signatures) or self.found_elsewhere
 
     @property
     def reference(self) -> str:
@@ -133,11 +135,18 @@ def find_person(
     if for_update:
         query = query.with_for_update()
     signatures = list(session.scalars(query))
+    addresses = {s.email.lower() for s in signatures}
+    found_elsewhere = False
+    for finder in FINDERS:
+        known_as = finder(session, campaign, key)
+        found_elsewhere = found_elsewhere or bool(known_as)
+        addresses |= {address.lower() for address in known_as}
     return Person(
         campaign=campaign,
         key=key,
         signatures=signatures,
-        messages=_campaign_messages(session, campaign, signatures),
+        messages=_campaign_messages(session, campaign, addresses),
+        found_elsewhere=found_elsewhere,
     )
 
 
@@ -237,6 +246,10 @@ def _export_messages(session: Session, person: Person) -> dict[str, Any]:
 
 EXPORTERS: list[Exporter] = [_export_signatures, _export_messages]
 
+# Finders: each returns the addresses its rows in the campaign know the mailbox key by (empty
+# when it holds nothing about the person); mail sent to those addresses is theirs too.
+FINDERS: list[Callable[[Session, Campaign, str], set[str]]] = []
+
 
 # Erasers: each removes or anonymizes its rows and returns what it counted.
 
@@ -287,15 +300,14 @@ ERASERS: list[Eraser] = [_erase_signatures, _scrub_messages]
 
 
 def _campaign_messages(
-    session: Session, campaign: Campaign, signatures: list[Signature]
+    session: Session, campaign: Campaign, addresses: set[str]
 ) -> list[OutboxMessage]:
-    """The outbox rows sent to these signatures' addresses about `campaign`.
+    """The outbox rows sent to these addresses (lowercased) about `campaign`.
 
     Signer emails go to the signature's address and link to the petition (`/<lang>/c/<slug>`),
     so a row belongs to this campaign when it links there. The outbox has no campaign column
     yet; when it gets one, this becomes a plain WHERE clause.
     """
-    addresses = {s.email.lower() for s in signatures}
     if not addresses:
         return []
     candidates = session.scalars(
@@ -314,6 +326,7 @@ def _iso(moment: datetime | None) -> str | None:
 __all__ = [
     "ERASERS",
     "EXPORTERS",
+    "FINDERS",
     "ErasureReport",
     "Person",
     "PersonExport",
