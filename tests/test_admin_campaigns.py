@@ -281,6 +281,22 @@ def test_texts_are_saved_and_audited(db, as_owner, campaign):
     assert "texts are saved" in as_owner.get(response.location).get_data(as_text=True)
 
 
+def test_an_outdated_translation_is_marked_until_saved_again(db, as_owner, campaign):
+    as_owner.post("/admin/c/clean-air/texts/ru", data={**TEXT_FORM, "submit": "Save"})
+    assert "Outdated" not in as_owner.get("/admin/c/clean-air/edit").get_data(as_text=True)
+    english = {**TEXT_FORM, "title": "Clean air, now and for good"}
+    as_owner.post("/admin/c/clean-air/texts/en", data={**english, "submit": "Save"})
+
+    edit = as_owner.get("/admin/c/clean-air/edit").get_data(as_text=True)
+    assert edit.count("Outdated: the default text changed since") == 1
+    texts = as_owner.get("/admin/c/clean-air/texts/ru").get_data(as_text=True)
+    assert "Outdated: the English text has changed" in texts
+    assert "Clean air, now and for good" in texts  # the new source, beside the form
+
+    as_owner.post("/admin/c/clean-air/texts/ru", data={**TEXT_FORM, "submit": "Save"})
+    assert "Outdated" not in as_owner.get("/admin/c/clean-air/edit").get_data(as_text=True)
+
+
 def test_preview_renders_the_appeal_without_saving(db, as_owner, campaign):
     data = {**TEXT_FORM, "title": "", "body_markdown": "# Big\n\n*soon* <script>x</script>"}
     response = as_owner.post("/admin/c/clean-air/texts/en", data={**data, "preview": "Preview"})

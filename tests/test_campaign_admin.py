@@ -248,6 +248,37 @@ def test_save_texts_updates_and_names_the_changed_fields(db):
     assert _entries(db, "campaign.texts")[0].details == {"language": "en", "fields": ["title"]}
 
 
+def _texts_of(translation, **changes) -> CampaignTexts:
+    fields = ("title", "target", "summary", "body_markdown", "call_to_action")
+    return CampaignTexts(**{name: getattr(translation, name) for name in fields} | changes)
+
+
+def test_a_translation_is_outdated_once_the_default_text_changes(db):
+    from datetime import timedelta
+
+    from campaign.services.campaign_admin import is_outdated
+
+    campaign = make_campaign(languages=("en", "ru"))
+    organizer = make_organizer()
+    english, russian = campaign.translation("en"), campaign.translation("ru")
+    russian.texts_changed_at = english.texts_changed_at
+    assert not is_outdated(campaign, russian)
+    assert not is_outdated(campaign, english)  # the default is never outdated
+
+    english.texts_changed_at -= timedelta(seconds=1)
+    save_texts(db.session, organizer, campaign, "en", _texts_of(english, title="New title"))
+    assert is_outdated(campaign, russian)
+
+    # Saving the default unchanged, or changing only the outcome, does not touch the others.
+    before = english.texts_changed_at
+    save_texts(db.session, organizer, campaign, "en", _texts_of(english))
+    assert english.texts_changed_at == before
+
+    # The translator saves (here unchanged, after reviewing): up to date again.
+    save_texts(db.session, organizer, campaign, "ru", _texts_of(russian))
+    assert not is_outdated(campaign, russian)
+
+
 def test_save_texts_refuses_an_unknown_language(db):
     campaign = make_campaign()
     with pytest.raises(UnknownLanguage):

@@ -144,6 +144,7 @@ def campaign_edit(campaign: Campaign):
             "name": ui_language_name(code),
             "text": campaign.translation(code),
             "is_default": code == campaign.default_language,
+            "is_outdated": campaign_admin.is_outdated(campaign, campaign.translation(code)),
         }
         for code in current_app.config["LANGUAGES"]
     ]
@@ -197,6 +198,7 @@ def campaign_texts(campaign: Campaign, language: str):
         text_dir=text_direction(lang),
         reference=reference,
         reference_dir=text_direction(reference.language) if reference else None,
+        is_outdated=campaign_admin.is_outdated(campaign, translation),
     ), status
 
 

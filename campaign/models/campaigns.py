@@ -104,5 +104,8 @@ class CampaignTranslation(db.Model):
     call_to_action: Mapped[str] = mapped_column(String(200))
     outcome_markdown: Mapped[str] = mapped_column(Text, default="", server_default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # When title, target, summary, appeal or call to action last changed (not the outcome):
+    # a translation older than its default-language text is outdated.
+    texts_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     campaign: Mapped[Campaign] = relationship(back_populates="translations")

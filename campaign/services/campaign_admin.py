@@ -215,9 +215,20 @@ def save_texts(
         ]
         for name in changed:
             setattr(translation, name, getattr(texts, name))
+    # Saving an outdated translation unchanged says "reviewed, still right": it is current again.
+    if changed or is_outdated(campaign, translation):
+        translation.texts_changed_at = utcnow()
     session.flush()
     audit.record(session, actor, "campaign.texts", campaign, language=language, fields=changed)
     return translation
+
+
+def is_outdated(campaign: Campaign, translation: CampaignTranslation | None) -> bool:
+    """Whether the default-language text changed after this translation was last saved."""
+    if translation is None or translation.language == campaign.default_language:
+        return False
+    source = campaign.translation(campaign.default_language)
+    return source is not None and source.texts_changed_at > translation.texts_changed_at
 
 
 # --- status -----------------------------------------------------------------------------------
