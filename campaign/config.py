@@ -9,7 +9,7 @@ import os
 import secrets
 from pathlib import Path
 
-DEFAULT_LANGUAGES = "en,ru"
+DEFAULT_LANGUAGES = "en,ar,ru,fr,es,de,tr,eo"
 
 
 class ConfigError(RuntimeError):

@@ -163,8 +163,12 @@ def client(app):
 
 @pytest.fixture
 def redis_url():
-    """A Redis database for this test (number 15, flushed before and after)."""
+    """A Redis database for this test (flushed before and after): number 15, or one of its own
+    for each pytest-xdist worker (15, 14, …) so that parallel runs do not flush each other."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
     url = os.environ.get("TEST_REDIS_URL", DEFAULT_REDIS_URL)
+    if url.endswith("/15") and worker.isdigit():
+        url = url.removesuffix("/15") + f"/{15 - int(worker) % 12}"
     try:
         from redis import Redis
 

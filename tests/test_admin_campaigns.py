@@ -97,10 +97,10 @@ def test_new_campaign_is_a_draft_owned_by_its_creator(db, client):
         ("slug", "Clean Air", "Use only lowercase letters"),
         ("slug", "ab", "Use 3 to 80 characters"),
         ("goal", "0", "above zero"),
-        ("goal", "many", "Not a valid integer"),
+        ("goal", "many", "Enter a whole number"),
         ("title", "", "Enter a title."),
         ("body_markdown", "", "Write the appeal."),
-        ("default_language", "xx", "Not a valid choice"),
+        ("default_language", "xx", "Choose one of the options in the list"),
     ],
 )
 def test_new_campaign_errors_show_beside_their_field(db, client, field, value, message):
@@ -288,7 +288,7 @@ def test_an_outdated_translation_is_marked_until_saved_again(db, as_owner, campa
     as_owner.post("/admin/c/clean-air/texts/en", data={**english, "submit": "Save"})
 
     edit = as_owner.get("/admin/c/clean-air/edit").get_data(as_text=True)
-    assert edit.count("Outdated: the default text changed since") == 1
+    assert edit.count("Outdated: the default-language text has changed") == 1
     texts = as_owner.get("/admin/c/clean-air/texts/ru").get_data(as_text=True)
     assert "Outdated: the English text has changed" in texts
     assert "Clean air, now and for good" in texts  # the new source, beside the form

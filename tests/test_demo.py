@@ -1,9 +1,10 @@
 """The demo campaign that `flask demo` loads (campaign/services/demo.py)."""
 
+import pytest
 from sqlalchemy import func, select
 
 from campaign.models import Campaign, CampaignStatus, CampaignTranslation
-from campaign.services.demo import load_demo
+from campaign.services.demo import DEMO_TEXTS, load_demo
 from campaign.services.markdown import render_markdown
 from tests.factories import make_campaign
 
@@ -23,21 +24,32 @@ def test_demo_creates_the_aleppo_campaign(db):
     assert campaign.signature_count == 0
 
 
-def test_demo_has_english_and_russian_texts(db):
+# The name of the city in each language the demo must ship in.
+ALEPPO = {"en": "Aleppo", "ar": "حلب", "ru": "Алеппо", "fr": "Alep"}
+TEXT_FIELDS = ("title", "target", "summary", "call_to_action", "body_markdown")
+
+
+def test_demo_has_english_arabic_russian_and_french_texts(db):
     campaign, _ = load_demo(db.session)
     db.session.commit()
-    assert campaign.languages == ["en", "ru"]
-    assert "Aleppo" in campaign.translation("en").title
-    assert "Алеппо" in campaign.translation("ru").title
-    assert "Aleppo" in campaign.translation("en").body_markdown
-    assert "Алеппо" in campaign.translation("ru").body_markdown
+    # Every language in DEMO_TEXTS is stored, whether or not the site serves it.
+    assert campaign.languages == sorted(DEMO_TEXTS)
+    assert set(ALEPPO) <= set(campaign.languages)
+    for language, city in ALEPPO.items():
+        text = campaign.translation(language)
+        for field in TEXT_FIELDS:
+            assert getattr(text, field).strip(), (language, field)
+        assert city in text.title, language
+        assert city in text.body_markdown, language
+    # Each is its own text, not a copy of the English one.
+    assert len({campaign.translation(language).body_markdown for language in ALEPPO}) == 4
 
 
 def test_demo_texts_fill_every_field_within_column_limits(db):
     campaign, _ = load_demo(db.session)
     db.session.commit()
     for text in campaign.translations:
-        for field in ("title", "target", "summary", "call_to_action", "body_markdown"):
+        for field in TEXT_FIELDS:
             assert getattr(text, field).strip(), (text.language, field)
         assert len(text.title) <= 200
         assert len(text.target) <= 500
@@ -45,11 +57,25 @@ def test_demo_texts_fill_every_field_within_column_limits(db):
         assert len(text.call_to_action) <= 200
 
 
+def _structure(html: str) -> dict[str, int]:
+    return {tag: html.count(tag) for tag in ("<h1>", "<h2>", "<p>", "<ol>", "<li>", "<strong>")}
+
+
 def test_demo_appeal_renders_as_headings_and_a_numbered_list(db):
     campaign, _ = load_demo(db.session)
     html = render_markdown(campaign.translation("en").body_markdown)
     assert "<h2>" in html
+    assert html.count("<ol>") == 1
     assert html.count("<li>") == 4
+
+
+@pytest.mark.parametrize("language", ["ar", "ru", "fr"])
+def test_demo_appeal_has_the_english_structure_in_every_language(db, language):
+    campaign, _ = load_demo(db.session)
+    english = _structure(render_markdown(campaign.translation("en").body_markdown))
+    html = render_markdown(campaign.translation(language).body_markdown)
+    # The same headings, paragraphs and numbered list of demands, each with its bold lead.
+    assert _structure(html) == english
 
 
 def test_demo_is_stored_in_the_database(db):
@@ -57,7 +83,7 @@ def test_demo_is_stored_in_the_database(db):
     db.session.commit()
     db.session.expunge_all()
     stored = db.session.scalar(select(Campaign).where(Campaign.slug == "aleppo"))
-    assert stored.languages == ["en", "ru"]
+    assert stored.languages == sorted(DEMO_TEXTS)
 
 
 def test_second_run_changes_nothing(db):
@@ -68,7 +94,7 @@ def test_second_run_changes_nothing(db):
     assert changed is False
     assert second.id == first.id
     assert _count(db, Campaign) == 1
-    assert _count(db, CampaignTranslation) == 2
+    assert _count(db, CampaignTranslation) == len(DEMO_TEXTS)
 
 
 def test_second_run_in_a_fresh_session_changes_nothing(db):
@@ -79,7 +105,7 @@ def test_second_run_in_a_fresh_session_changes_nothing(db):
     db.session.commit()
     assert changed is False
     assert _count(db, Campaign) == 1
-    assert _count(db, CampaignTranslation) == 2
+    assert _count(db, CampaignTranslation) == len(DEMO_TEXTS)
 
 
 def test_organizers_edit_survives_a_second_run(db):
@@ -119,8 +145,8 @@ def test_a_deleted_language_is_added_back(db):
     campaign, changed = load_demo(db.session)
     db.session.commit()
     assert changed is True
-    assert campaign.languages == ["en", "ru"]
-    assert _count(db, CampaignTranslation) == 2
+    assert campaign.languages == sorted(DEMO_TEXTS)
+    assert _count(db, CampaignTranslation) == len(DEMO_TEXTS)
 
 
 def test_demo_leaves_other_campaigns_alone(db):

@@ -12,7 +12,7 @@ from sqlalchemy import func, inspect, select
 from campaign import create_app
 from campaign.extensions import db as _db
 from campaign.models import Campaign, CampaignTranslation
-from campaign.services.demo import DEMO_SLUG
+from campaign.services.demo import DEMO_SLUG, DEMO_TEXTS
 from tests.conftest import drop_postgres_schema, make_postgres_schema
 
 
@@ -118,7 +118,7 @@ def test_demo_loads_once(fresh_app):
         languages = _db.session.scalars(
             select(CampaignTranslation.language).order_by(CampaignTranslation.language)
         ).all()
-        assert languages == ["en", "ru"]
+        assert languages == sorted(DEMO_TEXTS)
 
     # The demo is a working petition on the migrated database.
     client = fresh_app.test_client()
@@ -133,3 +133,104 @@ def test_demo_loads_once(fresh_app):
         data={"full_name": "Demo Signer", "email": "demo@example.org", "country": "GB"},
     )
     assert response.status_code == 302
+
+
+def test_upgrade_turns_confirmed_public_signers_reasons_into_comments(fresh_app):
+    from datetime import timedelta
+
+    from sqlalchemy import Boolean, Integer, String, column, table
+
+    from campaign.models import Comment, CommentStatus
+    from campaign.models.types import UTCDateTime, utcnow
+    from campaign.services.comments import body_hash
+
+    flask(fresh_app, "db", "upgrade", "653bec7e65eb")  # the revision before comments
+    now = utcnow()
+    confirmed = now - timedelta(days=3)
+    campaigns = table(
+        "campaigns",
+        column("id", Integer),
+        column("slug", String),
+        column("status", String),
+        column("goal", Integer),
+        column("default_language", String),
+        column("signature_count", Integer),
+        column("created_at", UTCDateTime),
+        column("updated_at", UTCDateTime),
+    )
+    signatures = table(
+        "signatures",
+        *(column(name, String) for name in ("full_name", "email", "email_key", "country")),
+        *(column(name, String) for name in ("city", "reason", "language")),
+        column("id", Integer),
+        column("campaign_id", Integer),
+        column("is_public", Boolean),
+        column("has_update_consent", Boolean),
+        column("created_at", UTCDateTime),
+        column("confirmed_at", UTCDateTime),
+    )
+
+    def signer(n, reason, *, public=True, confirmed_at=confirmed, name=None):
+        return {
+            "id": n,
+            "campaign_id": 1,
+            "full_name": name or f"Signer{n} Surname",
+            "email": f"Signer{n}@example.org",
+            "email_key": f"signer{n}@example.org",
+            "country": "FR",
+            "city": "",
+            "reason": reason,
+            "language": "en",
+            "is_public": public,
+            "has_update_consent": False,
+            "created_at": confirmed - timedelta(hours=1),
+            "confirmed_at": confirmed_at,
+        }
+
+    with fresh_app.app_context():
+        with _db.engine.begin() as connection:
+            connection.execute(
+                campaigns.insert().values(
+                    id=1,
+                    slug="water",
+                    status="open",
+                    goal=100,
+                    default_language="en",
+                    signature_count=3,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            connection.execute(
+                signatures.insert(),
+                [
+                    signer(1, "Because water is life.", name="Alice  Marie Smith"),
+                    signer(2, "Not confirmed yet.", confirmed_at=None),
+                    signer(3, ""),
+                    signer(4, "I would rather stay unlisted.", public=False),
+                    signer(5, "Die STRASSE gehört uns."),
+                ],
+            )
+        _db.engine.dispose()
+
+    flask(fresh_app, "db", "upgrade")
+
+    with fresh_app.app_context():
+        comments = _db.session.scalars(select(Comment).order_by(Comment.signature_id)).all()
+        assert [(c.signature_id, c.body) for c in comments] == [
+            (1, "Because water is life."),
+            (5, "Die STRASSE gehört uns."),
+        ]
+        alice = comments[0]
+        assert alice.author_name == "Alice"  # the first name, as the list of signers shows
+        assert alice.campaign_id == 1
+        assert (alice.email, alice.email_key) == ("Signer1@example.org", "signer1@example.org")
+        assert alice.status == CommentStatus.VISIBLE
+        assert alice.confirmed_at == confirmed
+        assert alice.created_at == confirmed
+        assert alice.parent_id is None
+        assert (alice.support_count, alice.flag_count, alice.hidden_by_flags) == (0, 0, False)
+        # Duplicate detection finds them as it finds comments posted later.
+        assert [c.body_hash for c in comments] == [body_hash(c.body) for c in comments]
+        assert comments[1].body_hash == body_hash("die strasse gehört uns.")
+        assert comments[1].body_hash == body_hash("Die Straße gehört uns.")

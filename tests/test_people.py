@@ -366,8 +366,7 @@ def test_erasure_is_audited_anonymously(db, campaign, owner):
         "signatures": 1,
         "confirmed_signatures": 1,
         "emails": 1,
-        # The reason given when signing had become a comment.
-        "comments": 1,
+        "comments": 0,
         "comment_blocks": 0,
     }
     _assert_anonymous(entry)

@@ -110,7 +110,9 @@ def campaign_overview(campaign: Campaign):
 def campaign_edit(campaign: Campaign):
     is_draft = campaign.status == CampaignStatus.DRAFT
     form = SettingsForm(obj=campaign)
-    form.default_language.choices = _language_choices(campaign.languages)
+    form.default_language.choices = _language_choices(
+        [code for code in campaign.languages if code in current_app.config["LANGUAGES"]]
+    )
     if not is_draft:
         del form.slug  # the address is out there: shown, not editable
     if form.validate_on_submit():

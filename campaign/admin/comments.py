@@ -66,7 +66,7 @@ FLAG_REASON_ORDER = list(FlagReason)
 
 
 def can_approve(comment: Comment) -> bool:
-    if comment.status == CommentStatus.UNCONFIRMED:
+    if comment.status == CommentStatus.UNCONFIRMED or comment.confirmed_at is None:
         return False
     return not (comment.status == CommentStatus.VISIBLE and not comment.flag_count)
 

@@ -9,14 +9,13 @@ from wtforms import (
     BooleanField,
     EmailField,
     HiddenField,
-    RadioField,
-    SelectField,
     StringField,
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Optional, ValidationError
 
+from campaign.form_fields import MaxLength, RadioField, SelectField
 from campaign.models import FlagReason
 from campaign.services.countries import country_names, is_country
 from campaign.services.email_addresses import normalize_email
@@ -40,12 +39,12 @@ def _valid_country(form, field):
 class SignForm(FlaskForm):
     full_name = StringField(
         _l("Full name"),
-        validators=[DataRequired(_l("Enter your name.")), Length(max=120)],
+        validators=[DataRequired(_l("Enter your name.")), MaxLength(120)],
         render_kw={"autocomplete": "name"},
     )
     email = EmailField(
         _l("Email"),
-        validators=[DataRequired(_l("Enter your email address.")), Length(max=254), _valid_email],
+        validators=[DataRequired(_l("Enter your email address.")), MaxLength(254), _valid_email],
         description=_l("We send you a link to confirm your signature."),
         render_kw={"autocomplete": "email", "inputmode": "email"},
     )
@@ -56,12 +55,12 @@ class SignForm(FlaskForm):
     )
     city = StringField(
         _l("City or postal code (optional)"),
-        validators=[Optional(), Length(max=120)],
+        validators=[Optional(), MaxLength(120)],
         render_kw={"autocomplete": "address-level2"},
     )
     reason = TextAreaField(
         _l("Why are you signing? (optional)"),
-        validators=[Optional(), Length(max=REASON_MAX)],
+        validators=[Optional(), MaxLength(REASON_MAX)],
         render_kw={"rows": 3, "maxlength": REASON_MAX},
     )
     is_public = BooleanField(_l("Show my first name and city on the petition page"))
@@ -92,12 +91,12 @@ class CommentForm(FlaskForm):
 
     author_name = StringField(
         _l("Your name"),
-        validators=[DataRequired(_l("Enter your name.")), Length(max=120)],
+        validators=[DataRequired(_l("Enter your name.")), MaxLength(120)],
         render_kw={"autocomplete": "name"},
     )
     email = EmailField(
         _l("Your email"),
-        validators=[DataRequired(_l("Enter your email address.")), Length(max=254), _valid_email],
+        validators=[DataRequired(_l("Enter your email address.")), MaxLength(254), _valid_email],
         description=_l("Never shown. We send you a link to publish your comment."),
         render_kw={"autocomplete": "email", "inputmode": "email"},
     )
@@ -115,7 +114,7 @@ class CommentForm(FlaskForm):
 
     def limit(self, max_length: int) -> None:
         """Apply the configured length limit, for validation and for the counter."""
-        self.body.validators = [*self.body.validators, Length(max=max_length)]
+        self.body.validators = [*self.body.validators, MaxLength(max_length)]
         self.body.render_kw = {
             **(self.body.render_kw or {}),
             "maxlength": max_length,

@@ -127,7 +127,8 @@ def can_reply(campaign: Campaign, comment: Comment) -> bool:
 
 
 def normalized_body(body: str) -> str:
-    """The body as stored: trimmed, Windows line ends made plain, at most two blank lines."""
+    """The body as stored: trimmed, Windows line ends made plain, at most one blank line in a row
+    (a paragraph break; more say nothing more)."""
     lines = [line.rstrip() for line in body.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
     text = "\n".join(lines).strip()
     while "\n\n\n" in text:

@@ -104,6 +104,94 @@ join a peaceful rally near you when one is planned.
 рядом с вами, когда она будет назначена.
 """,
     },
+    "ar": {
+        "title": "أوقفوا قصف المدنيين في حلب",
+        "target": (
+            "رئيس الاتحاد الروسي، ورئيس الجمهورية العربية السورية، "
+            "والأعضاء الخمسة عشر في مجلس الأمن التابع للأمم المتحدة"
+        ),
+        "summary": (
+            "تتعرّض البيوت والمستشفيات والمدارس وطوابير الخبز في حلب للقصف من الجو. "
+            "ونطالب من يُصدرون الأوامر، ومن يملكون القدرة على إيقافها، "
+            "بأن يضعوا لذلك حدًّا الآن."
+        ),
+        "call_to_action": "أضيفوا أسماءكم لإيقاف القصف",
+        "body_markdown": """\
+ليلةً بعد ليلة، يسمع أهالي حلب هدير الطائرات قبل دويّ الانفجارات. تسقط القنابل على الأبنية
+السكنية، وعلى آخر المستشفيات التي لا تزال تعمل، وعلى المدارس، وعلى طوابير الناس أمام المخابز.
+معظم القتلى ليسوا من المقاتلين. إنهم أطفال، وآباء وأمهات، وممرضات، وجيران.
+
+لا هدفَ عسكريًّا يبرّر قصف الناس في بيوتهم. والقانون الدولي الإنساني واضح: لا يجوز استهداف
+المدنيين ولا المستشفيات في أي حال من الأحوال. وفي كل يوم يُضرَب فيه بهذا القانون عرضَ الحائط،
+تُدفن عائلات أخرى، ويفقد الناجون ما تبقّى لديهم من إيمان بإمكان التوصّل إلى تسوية سلمية.
+
+## نطالبكم بما يلي
+
+1. **وقف جميع الغارات الجوية والقصف المدفعي** على الأحياء السكنية والمستشفيات والمدارس
+   والأسواق ومحطات ضخّ المياه، ابتداءً من اليوم.
+2. **فتح ممرات إنسانية آمنة**، والسماح لقوافل الأمم المتحدة والهلال الأحمر بإدخال الغذاء
+   والماء والدواء إلى كل أحياء المدينة، دون تأخير أو شروط.
+3. **السماح للجرحى والمرضى بالخروج** لتلقّي العلاج، وتمكين كل مدني يرغب في المغادرة من الخروج
+   بأمان، مع ضمان حقه في العودة.
+4. **الموافقة على تحقيق مستقل** في كل هجوم على مستشفى أو مدرسة، حتى يُحاسَب المسؤولون عنه.
+
+## لماذا يهمّ توقيعكم
+
+تحسب الحكومات حسابًا لما يقوله مواطنوها. وحين يضع عشرات الآلاف من الناس، من بلدان كثيرة،
+أسماءهم تحت مطلب واحد واضح، يصل صوتهم إلى مكاتب لا تبلغها رسالة منفردة أبدًا. سنسلّم كل
+توقيع مؤكَّد إلى الجهات الموجَّه إليها هذا النداء، وسننشر ردودها.
+
+التوقيع هو الخطوة الأولى. بعد أن توقّعوا، شاركوا العريضة مع من تعرفون، وانضمّوا إلى أقرب
+تجمّع سلمي منكم حين يُعلَن عنه.
+""",
+    },
+    "fr": {
+        "title": "Arrêtez de bombarder les civils d’Alep",
+        "target": (
+            "Le président de la Fédération de Russie, le président de la République arabe "
+            "syrienne et les quinze membres du Conseil de sécurité des Nations unies"
+        ),
+        "summary": (
+            "À Alep, des maisons, des hôpitaux, des écoles et des files d’attente pour le pain "
+            "sont bombardés depuis le ciel. Nous demandons à ceux qui donnent les ordres, "
+            "et à ceux qui peuvent les en empêcher, d’y mettre fin dès maintenant."
+        ),
+        "call_to_action": "Signez pour que cessent les bombardements",
+        "body_markdown": """\
+Nuit après nuit, les habitants d’Alep entendent les avions avant les explosions. Les bombes
+tombent sur les immeubles d’habitation, sur les derniers hôpitaux qui fonctionnent encore, sur
+les écoles et sur les files d’attente devant les boulangeries. La plupart des morts ne sont pas
+des combattants. Ce sont des enfants, des parents, des infirmières, des voisins.
+
+Aucun objectif militaire ne justifie que l’on bombarde des gens chez eux. Le droit international
+humanitaire est clair : les civils et les hôpitaux ne sont jamais des cibles. Chaque jour où ce
+droit est bafoué, on enterre de nouvelles familles, et les survivants perdent toute raison de
+croire à un règlement pacifique.
+
+## Nous vous appelons à
+
+1. **Mettre fin à toutes les frappes aériennes et à tous les tirs d’artillerie** sur les
+   quartiers d’habitation, les hôpitaux, les écoles, les marchés et les stations de pompage
+   d’eau, dès aujourd’hui.
+2. **Ouvrir des couloirs humanitaires sûrs** et laisser les convois des Nations unies et du
+   Croissant-Rouge acheminer de la nourriture, de l’eau et des médicaments dans tous les
+   quartiers de la ville, sans délai ni conditions.
+3. **Laisser partir les blessés et les malades** pour qu’ils soient soignés, et permettre à tout
+   civil qui le souhaite de quitter la ville en sécurité, avec la garantie de pouvoir revenir.
+4. **Autoriser une enquête indépendante** sur chaque attaque contre un hôpital ou une école,
+   afin que les responsables aient à en répondre.
+
+## Pourquoi votre signature compte
+
+Les gouvernements prêtent attention à la voix de leurs propres citoyens. Quand des dizaines de
+milliers de personnes, venues de nombreux pays, signent une même demande claire, celle-ci arrive
+sur des bureaux qu’une lettre isolée n’atteint jamais. Nous remettrons chaque signature
+confirmée aux destinataires et nous publierons leurs réponses.
+
+Signer, c’est un premier pas. Ensuite, partagez la pétition autour de vous et, dès qu’un
+rassemblement pacifique est prévu près de chez vous, rejoignez-le.
+""",
+    },
 }
 
 

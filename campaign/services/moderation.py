@@ -152,11 +152,15 @@ def campaign_comment(session: Session, campaign: Campaign, comment_id: int) -> C
 
 
 def approve(session: Session, actor: Organizer, comment: Comment) -> None:
-    """Make a pending, hidden or flagged comment visible; its open flags are resolved."""
+    """Make a pending, hidden or flagged comment visible; its open flags are resolved.
+
+    Never one whose author did not confirm the address (a blocked author's unconfirmed
+    comments are removed with the block): that would publish in someone else's name.
+    """
     begin_write(session)
     if comment.status == CommentStatus.VISIBLE and not comment.flag_count:
         raise NotModeratable(comment.id)
-    if comment.status == CommentStatus.UNCONFIRMED:
+    if comment.status == CommentStatus.UNCONFIRMED or comment.confirmed_at is None:
         raise NotModeratable(comment.id)
     previous = comment.status
     _resolve_flags(session, comment)

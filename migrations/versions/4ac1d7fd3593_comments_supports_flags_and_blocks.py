@@ -94,7 +94,11 @@ def upgrade():
 
 
 def _reasons_become_comments():
-    """Confirmed signers' reasons were shown nowhere; from now on they are comments."""
+    """Confirmed signers' reasons were shown nowhere; from now on they are comments.
+
+    As services.comments.add_reason does: only for signers who agreed to be shown on the
+    petition page, under their first name, with the body hash duplicate detection computes.
+    """
     import hashlib
     from datetime import UTC, datetime
 
@@ -102,7 +106,7 @@ def _reasons_become_comments():
     rows = bind.execute(
         sa.text(
             "SELECT id, campaign_id, full_name, email, email_key, reason, confirmed_at "
-            "FROM signatures WHERE confirmed_at IS NOT NULL AND reason <> ''"
+            "FROM signatures WHERE confirmed_at IS NOT NULL AND reason <> '' AND is_public"
         )
     ).fetchall()
     comments = sa.table(
@@ -115,10 +119,13 @@ def _reasons_become_comments():
     now = datetime.now(UTC).replace(tzinfo=None)
     for row in rows:
         body = row.reason.strip()
+        if not body:
+            continue
         op.execute(comments.insert().values(
-            campaign_id=row.campaign_id, signature_id=row.id, author_name=row.full_name,
+            campaign_id=row.campaign_id, signature_id=row.id,
+            author_name=(row.full_name.split() or [""])[0],
             email=row.email, email_key=row.email_key, body=body,
-            body_hash=hashlib.sha256(" ".join(body.lower().split()).encode()).hexdigest(),
+            body_hash=hashlib.sha256(" ".join(body.casefold().split()).encode()).hexdigest(),
             language="unknown", status="visible", created_at=row.confirmed_at or now,
             confirmed_at=row.confirmed_at,
         ))

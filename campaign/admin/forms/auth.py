@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField, SubmitField
+from wtforms import EmailField, HiddenField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from campaign.form_fields import MaxLength, SelectField
 from campaign.services.organizers import MIN_PASSWORD_LENGTH
 
 
 class LoginForm(FlaskForm):
     email = EmailField(
         _l("Email"),
-        validators=[DataRequired(_l("Enter your email address.")), Length(max=254)],
+        validators=[DataRequired(_l("Enter your email address.")), MaxLength(254)],
         render_kw={"autocomplete": "username"},
     )
     password = PasswordField(
@@ -28,7 +29,7 @@ class LoginForm(FlaskForm):
 class ForgotPasswordForm(FlaskForm):
     email = EmailField(
         _l("Email"),
-        validators=[DataRequired(_l("Enter your email address.")), Length(max=254)],
+        validators=[DataRequired(_l("Enter your email address.")), MaxLength(254)],
         render_kw={"autocomplete": "username"},
     )
     submit = SubmitField(_l("Email me a reset link"))
@@ -65,7 +66,7 @@ class AcceptInvitationForm(FlaskForm):
     """For someone without an account: name and password."""
 
     name = StringField(
-        _l("Your name"), validators=[DataRequired(_l("Enter your name.")), Length(max=120)]
+        _l("Your name"), validators=[DataRequired(_l("Enter your name.")), MaxLength(120)]
     )
     password, confirm = _new_password_fields()
     submit = SubmitField(_l("Join the team"))
@@ -78,7 +79,7 @@ class JoinForm(FlaskForm):
 
 
 class AccountForm(FlaskForm):
-    name = StringField(_l("Your name"), validators=[Length(max=120)])
+    name = StringField(_l("Your name"), validators=[MaxLength(120)])
     language = SelectField(_l("Language of the panel and your emails"))
     submit = SubmitField(_l("Save"))
 

@@ -4,18 +4,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (
-    BooleanField,
-    HiddenField,
-    IntegerField,
-    SelectField,
-    StringField,
-    SubmitField,
-    TextAreaField,
-)
+from wtforms import BooleanField, HiddenField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
+from campaign.form_fields import IntegerField, MaxLength, SelectField
 from campaign.services.campaign_admin import (
     SLUG_MAX_LENGTH,
     SLUG_MIN_LENGTH,
@@ -82,26 +75,26 @@ class _TextFields(FlaskForm):
 
     title = StringField(
         _l("Title"),
-        validators=[DataRequired(_l("Enter a title.")), Length(max=200)],
+        validators=[DataRequired(_l("Enter a title.")), MaxLength(200)],
         filters=[_strip],
     )
     target = TextAreaField(
         _l("Target (the decision makers)"),
-        validators=[DataRequired(_l("Say who the petition addresses.")), Length(max=500)],
+        validators=[DataRequired(_l("Say who the petition addresses.")), MaxLength(500)],
         filters=[_strip],
         description=_l("Who the petition addresses, e.g. “The Mayor of Springfield”."),
         render_kw={"rows": 2},
     )
     summary = TextAreaField(
         _l("Summary"),
-        validators=[DataRequired(_l("Enter a summary.")), Length(max=500)],
+        validators=[DataRequired(_l("Enter a summary.")), MaxLength(500)],
         filters=[_strip],
         description=_l("One or two sentences under the title, also shown when people share it."),
         render_kw={"rows": 3},
     )
     body_markdown = TextAreaField(
         _l("Appeal"),
-        validators=[DataRequired(_l("Write the appeal.")), Length(max=100_000)],
+        validators=[DataRequired(_l("Write the appeal.")), MaxLength(100_000)],
         filters=[_strip],
         description=_l(
             "Markdown: **bold**, *italic*, ## a heading, - a list item, [a link](https://…)."
@@ -110,7 +103,7 @@ class _TextFields(FlaskForm):
     )
     call_to_action = StringField(
         _l("Call to action"),
-        validators=[DataRequired(_l("Enter a call to action.")), Length(max=200)],
+        validators=[DataRequired(_l("Enter a call to action.")), MaxLength(200)],
         filters=[_strip],
         description=_l("The button that leads readers to the form, e.g. “Add your name”."),
     )
@@ -185,7 +178,7 @@ def outcome_form(
     fields = {
         f"text_{language}": TextAreaField(
             _l("Text in %(language)s", language=names.get(language, language)),
-            validators=[Optional(), Length(max=20_000)],
+            validators=[Optional(), MaxLength(20_000)],
             filters=[_strip],
             description=(
                 _l("Required: readers of other languages fall back to it.")

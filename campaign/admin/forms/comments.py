@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, SubmitField
+from wtforms import SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired
 
+from campaign.form_fields import SelectField
 from campaign.models import CommentPolicy
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, SubmitField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired
+
+from campaign.form_fields import MaxLength
 
 
 class FindPersonForm(FlaskForm):
@@ -16,7 +18,7 @@ class FindPersonForm(FlaskForm):
 
     email = EmailField(
         _l("Email"),
-        validators=[DataRequired(_l("Enter the person's email address.")), Length(max=254)],
+        validators=[DataRequired(_l("Enter the person's email address.")), MaxLength(254)],
         description=_l("Variants of the same mailbox match: capitals, +tags, dots in Gmail."),
         render_kw={"autocomplete": "off", "spellcheck": "false"},
     )
@@ -25,7 +27,7 @@ class FindPersonForm(FlaskForm):
 
 class _PersonActionForm(FlaskForm):
     # The address travels in the POST body, not the URL, so it stays out of access logs.
-    email = HiddenField(validators=[DataRequired(), Length(max=254)])
+    email = HiddenField(validators=[DataRequired(), MaxLength(254)])
 
 
 class ExportPersonForm(_PersonActionForm):

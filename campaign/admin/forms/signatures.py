@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SearchField, SelectField, SubmitField
+from wtforms import SearchField, SubmitField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Length, Optional
+from wtforms.validators import Optional
 
+from campaign.form_fields import MaxLength, SelectField
 from campaign.services.signature_admin import ConfirmationFilter, SignatureFilter
 
 MAX_QUERY_LENGTH = 200
@@ -20,7 +21,7 @@ class SignatureSearchForm(FlaskForm):
 
     q = SearchField(
         _l("Name, email, city or country"),
-        validators=[Optional(), Length(max=MAX_QUERY_LENGTH)],
+        validators=[Optional(), MaxLength(MAX_QUERY_LENGTH)],
         render_kw={"autocomplete": "off"},
     )
     status = SelectField(

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, SelectField, SubmitField
+from wtforms import EmailField, SubmitField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, Length
+from wtforms.validators import DataRequired, Email
 
+from campaign.form_fields import MaxLength, SelectField
 from campaign.models import Role
 
 ROLE_CHOICES = [
@@ -45,7 +46,7 @@ class InviteForm(FlaskForm):
         filters=[_strip],
         validators=[
             DataRequired(_l("Enter an email address.")),
-            Length(max=254),
+            MaxLength(254),
             Email(_l("Enter a valid email address.")),
         ],
         render_kw={"autocomplete": "off"},
