@@ -101,7 +101,7 @@ def _server_env(database_url: str, base_url: str, mail: FakeSendGrid) -> dict[st
         SENDGRID_TIMEOUT="2",
         MAIL_RETRY_BASE_SECONDS="0",
         RATELIMIT_ENABLED="0",
-        LANGUAGES="en,ru",
+        LANGUAGES="en,ar,ru,fr,es,de,tr,eo",
         # Browsers under test fill a form at once; the minimum time has its own unit tests.
         COMMENT_MIN_SECONDS="0",
         PYTHONUNBUFFERED="1",
