@@ -292,7 +292,7 @@ def test_the_flagged_tab_shows_open_flags_by_reason_in_words(client, db, board):
 @pytest.mark.parametrize(
     ("tab", "state", "offered"),
     [
-        ("pending", "pending", ["Approve", "Hide", "Remove…", "Block the author…"]),
+        ("pending", "pending", ["Approve", "Remove…", "Block the author…"]),
         ("flagged", "flagged", ["Keep it visible", "Hide", "Remove…", "Block the author…"]),
         (
             "flagged",

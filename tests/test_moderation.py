@@ -248,7 +248,7 @@ STATES = {
 }
 APPLIES = {
     "approve": {"pending", "flagged", "hidden", "hidden_by_flags", "removed"},
-    "hide": {"pending", "visible", "flagged", "hidden_by_flags"},
+    "hide": {"visible", "flagged", "hidden_by_flags"},
     "remove": {"pending", "visible", "flagged", "hidden", "hidden_by_flags"},
 }
 ACTIONS = {"approve": approve, "hide": hide, "remove": remove}

@@ -72,7 +72,7 @@ def can_approve(comment: Comment) -> bool:
 
 
 def can_hide(comment: Comment) -> bool:
-    if comment.status in (CommentStatus.UNCONFIRMED, CommentStatus.REMOVED):
+    if comment.status in (CommentStatus.UNCONFIRMED, CommentStatus.PENDING, CommentStatus.REMOVED):
         return False
     return not (comment.status == CommentStatus.HIDDEN and not comment.hidden_by_flags)
 

@@ -169,9 +169,14 @@ def approve(session: Session, actor: Organizer, comment: Comment) -> None:
 
 
 def hide(session: Session, actor: Organizer, comment: Comment) -> None:
-    """Hide a comment: the public sees "hidden by a moderator" in its place; replies stay."""
+    """Hide a comment: the public sees "hidden by a moderator" in its place; replies stay.
+
+    Not one still waiting for approval: nobody has seen it, so there is nothing to hide in
+    place (a moderator removes it instead).
+    """
     begin_write(session)
-    if comment.status in (CommentStatus.UNCONFIRMED, CommentStatus.REMOVED) or (
+    cannot_hide = (CommentStatus.UNCONFIRMED, CommentStatus.PENDING, CommentStatus.REMOVED)
+    if comment.status in cannot_hide or (
         comment.status == CommentStatus.HIDDEN and not comment.hidden_by_flags
     ):
         raise NotModeratable(comment.id)
