@@ -499,9 +499,18 @@ def test_same_author_is_recognized_under_another_spelling(db):
     assert error.reason == "duplicate"
 
 
-def test_same_author_repeating_an_unconfirmed_text_is_a_duplicate(db):
+def test_same_author_repeating_an_unconfirmed_text_gets_the_link_again(db):
     campaign = _campaign()
-    _post(db, campaign, _data(body="Shame!"), trusted=False)
+    first = _post(db, campaign, _data(body="Shame!"), trusted=False).comment
+    db.session.commit()
+    again = _post(db, campaign, _data(body="  shame! "), trusted=False)
+    db.session.commit()
+    assert again.needs_confirmation
+    assert again.comment.id == first.id
+    assert len(_comments(db)) == 1
+    assert [m.kind for m in _outbox(db)] == ["comment_confirmation"] * 2
+    # Once confirmed, the same words again are a duplicate.
+    first.status = CommentStatus.VISIBLE
     db.session.commit()
     assert _rejected(db, campaign, _data(body="Shame!")).reason == "duplicate"
 

@@ -259,8 +259,14 @@ def test_the_spam_trap_swallows_the_comment_silently(client, campaign, db, app, 
     assert mail.sent == []
 
 
-def test_the_same_text_twice_is_refused(client, campaign, db):
+def test_the_same_text_twice_is_refused_once_published(client, campaign, db):
     assert post(client).status_code == 302
+    # Not confirmed yet: the same words again send the link again, and add nothing.
+    assert post(client).status_code == 302
+    assert len(comments(db)) == 1
+    assert db.session.scalars(select(OutboxMessage.kind)).all() == ["comment_confirmation"] * 2
+    comments(db)[0].status = CommentStatus.VISIBLE
+    db.session.commit()
     response = post(client)
     assert response.status_code == 422
     assert "already been posted" in text(response.text)

@@ -180,6 +180,12 @@ def post_comment(
     _check_body(body, rules)
     if name == "":
         raise CommentRejected("empty_name")
+    waiting = _waiting_for_confirmation(session, campaign, key, body)
+    if waiting is not None:
+        # The same words again from an author who lost the first email: send the link again
+        # rather than call it a duplicate.
+        _queue_confirmation(session, campaign, waiting, ui_language)
+        return PostResult(waiting, needs_confirmation=True)
     _check_author(session, campaign, key, body, rules, now)
 
     comment = Comment(
@@ -202,6 +208,22 @@ def post_comment(
         return PostResult(comment, needs_confirmation=False)
     _queue_confirmation(session, campaign, comment, ui_language)
     return PostResult(comment, needs_confirmation=True)
+
+
+def _waiting_for_confirmation(
+    session: Session, campaign: Campaign, key: str, body: str
+) -> Comment | None:
+    return session.scalar(
+        select(Comment)
+        .where(
+            Comment.campaign_id == campaign.id,
+            Comment.email_key == key,
+            Comment.body_hash == body_hash(body),
+            Comment.status == CommentStatus.UNCONFIRMED,
+        )
+        .order_by(Comment.id.desc())
+        .limit(1)
+    )
 
 
 def _check_body(body: str, rules: CommentRules) -> None:
