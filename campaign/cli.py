@@ -12,11 +12,17 @@ def init_app(app: Flask) -> None:
     @app.cli.command("demo")
     def demo():
         """Load the demo campaign (safe to run again)."""
-        from campaign.services.demo import load_demo, load_demo_comments, load_demo_organizer
+        from campaign.services.demo import (
+            load_demo,
+            load_demo_comments,
+            load_demo_events,
+            load_demo_organizer,
+        )
 
         campaign, changed = load_demo(db.session)
         organizer, password = load_demo_organizer(db.session, campaign)
         changed = bool(load_demo_comments(db.session, campaign)) or changed
+        changed = bool(load_demo_events(db.session, campaign)) or changed
         db.session.commit()
         base = current_app.config["BASE_URL"]
         state = "Loaded" if changed else "Already loaded:"
@@ -83,3 +89,18 @@ def init_app(app: Flask) -> None:
         db.session.commit()
         noun = "campaign" if alerted == 1 else "campaigns"
         click.echo(f"Alerted the moderators of {alerted} {noun}.")
+
+    @app.cli.group("events")
+    def events():
+        """Rallies: reminders and freed places."""
+
+    @events.command("remind")
+    def events_remind():
+        """Send due reminders (once per person) and pass on lapsed offers of freed places."""
+        from campaign.services.rsvps import run_due
+
+        done = run_due(db.session)
+        db.session.commit()
+        click.echo(
+            f"Sent {done['reminders']} reminder(s); {done['expired_offers']} offer(s) lapsed."
+        )

@@ -182,3 +182,22 @@ def test_the_demo_command_loads_the_discussion(app, db):
     assert result.exit_code == 0, result.output
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(Comment)) > 0
+
+
+def test_demo_rallies_are_upcoming_in_several_time_zones_and_load_once(app, db):
+    from datetime import timedelta
+
+    from campaign.models import Event
+    from campaign.models.types import utcnow
+    from campaign.services.demo import DEMO_EVENTS, load_demo_events
+
+    campaign, _ = load_demo(db.session)
+    now = utcnow()
+    assert load_demo_events(db.session, campaign, now) == len(DEMO_EVENTS)
+    assert load_demo_events(db.session, campaign, now) == 0
+    events = db.session.scalars(select(Event)).all()
+    assert len({e.timezone for e in events}) >= 3
+    assert all(now < e.starts_at < now + timedelta(days=21) for e in events)
+    assert all(e.ends_at > e.starts_at for e in events)
+    # No rally in Berlin: the organizers' "Where to rally" has a city to start one in.
+    assert "Berlin" not in {e.city for e in events}

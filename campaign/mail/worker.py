@@ -27,28 +27,47 @@ log = logging.getLogger(__name__)
 QUEUE_NAME = "mail"
 SWEEP_JOB_ID = "campaign-outbox-sweep"
 SWEEP_EVERY = timedelta(seconds=30)
-# How often the polling worker looks for comments to alert moderators about; the service
-# itself sends each campaign at most one alert an hour.
-ALERTS_EVERY = timedelta(minutes=1)
+# How often the polling worker runs the periodic tasks below; each task decides for itself
+# what is due (moderation alerts go out at most once an hour per campaign, say).
+PERIODIC_EVERY = timedelta(minutes=1)
 
 
-def send_alerts() -> int:
-    """Email moderators about new pending or flagged comments; never raises.
-
-    A failed round (database restarting, say) is logged and rolled back: the next one retries.
-    """
+def _moderation_alerts(session) -> int:
     from campaign.services.moderation import send_moderation_alerts
 
-    try:
-        alerted = send_moderation_alerts(db.session)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        log.exception("moderation alerts failed; trying again later")
-        return 0
-    if alerted:
-        log.info("alerted the moderators of %s campaign(s)", alerted)
-    return alerted
+    return send_moderation_alerts(session)
+
+
+def _rally_reminders_and_offers(session) -> int:
+    from campaign.services.rsvps import run_due
+
+    return sum(run_due(session).values())
+
+
+# Tasks the worker runs about once a minute: each takes the session, commits what it did and
+# returns how much it did. Later features append their own.
+PERIODIC_TASKS = [_moderation_alerts, _rally_reminders_and_offers]
+
+
+def run_periodic() -> int:
+    """Run every periodic task once; never raises.
+
+    A failed task (database restarting, say) is logged and rolled back, and the others still
+    run: the next round retries it.
+    """
+    done = 0
+    for task in PERIODIC_TASKS:
+        try:
+            result = task(db.session)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            log.exception("periodic task %s failed; trying again later", task.__name__)
+            continue
+        if result:
+            log.info("periodic task %s: %s", task.__name__, result)
+        done += result or 0
+    return done
 
 
 def run_polling_worker(
@@ -56,11 +75,12 @@ def run_polling_worker(
 ) -> None:
     """Deliver due messages every `interval` seconds until `stop` is set (or once).
 
-    About once a minute (and on the first round) it also sends moderation alerts, before the
-    delivery round so that they go out in it.
+    About once a minute (and on the first round) it also runs the periodic tasks (moderation
+    alerts, rally reminders and offers), before the delivery round so that their mail goes out
+    in it.
     """
     stop = stop or threading.Event()
-    next_alerts = time.monotonic()
+    next_periodic = time.monotonic()
     with app.app_context():
         backend = backend_from_config(app.config)
         log.info(
@@ -69,9 +89,9 @@ def run_polling_worker(
             app.config["MAIL_BACKEND"],
         )
         while True:
-            if time.monotonic() >= next_alerts:
-                next_alerts = time.monotonic() + ALERTS_EVERY.total_seconds()
-                send_alerts()
+            if time.monotonic() >= next_periodic:
+                next_periodic = time.monotonic() + PERIODIC_EVERY.total_seconds()
+                run_periodic()
                 db.session.remove()
             try:
                 deliver_due(db.session, backend, app.config)
@@ -115,9 +135,9 @@ def deliver_job(message_id: int) -> str | None:
 def sweep_job() -> int:
     """RQ job: queue every due message (catching any whose enqueue was lost); repeats itself.
 
-    It also sends moderation alerts: their emails are queued on commit like any other.
+    It also runs the periodic tasks: their emails are queued on commit like any other.
     """
-    send_alerts()
+    run_periodic()
     begin_write(db.session)
     expire_stale_claims(db.session, current_app.config["MAIL_SENDING_LEASE_SECONDS"])
     db.session.commit()

@@ -11,6 +11,7 @@ from campaign.models.comments import (
     CommentSupport,
     FlagReason,
 )
+from campaign.models.events import Event, EventMode, EventStatus, Rsvp, RsvpStatus, TrustedHost
 from campaign.models.mail import OutboxMessage, OutboxStatus
 from campaign.models.people import Invitation, Membership, Organizer, Role
 from campaign.models.signatures import Signature
@@ -23,6 +24,12 @@ __all__ = [
     "CommentPolicy",
     "CommentStatus",
     "CommentSupport",
+    "Event",
+    "EventMode",
+    "EventStatus",
+    "Rsvp",
+    "RsvpStatus",
+    "TrustedHost",
     "FlagReason",
     "Invitation",
     "Membership",

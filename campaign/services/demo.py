@@ -314,3 +314,123 @@ def load_demo_comments(session: Session, campaign: Campaign) -> int:
         session.flush()
         added[item["key"]] = comment
     return len(added)
+
+
+# Rallies on the coming Saturdays, in several cities and time zones, and one online.
+DEMO_EVENTS = [
+    {
+        "title": "Vigil for Aleppo at Trafalgar Square",
+        "city": "London",
+        "country": "GB",
+        "timezone": "Europe/London",
+        "venue": "Trafalgar Square",
+        "address": "Trafalgar Square, London WC2N 5DN",
+        "latitude": 51.50809,
+        "longitude": -0.12804,
+        "weeks": 1,
+        "hour": 18,
+        "capacity": None,
+    },
+    {
+        "title": "Rassemblement pour Alep, place de la République",
+        "language": "fr",
+        "city": "Paris",
+        "country": "FR",
+        "timezone": "Europe/Paris",
+        "venue": "Place de la République",
+        "address": "Place de la République, 75003 Paris",
+        "latitude": 48.86734,
+        "longitude": 2.36380,
+        "weeks": 1,
+        "hour": 15,
+        "capacity": 500,
+    },
+    {
+        "title": "Halep için sessiz yürüyüş",
+        "language": "tr",
+        "city": "İstanbul",
+        "country": "TR",
+        "timezone": "Europe/Istanbul",
+        "venue": "Kadıköy İskelesi",
+        "address": "Caferağa, Kadıköy, İstanbul",
+        "latitude": 40.99224,
+        "longitude": 29.02337,
+        "weeks": 2,
+        "hour": 14,
+        "capacity": 200,
+    },
+    {
+        "title": "Online: how to bring the petition to your representative",
+        "city": "",
+        "country": "",
+        "timezone": "UTC",
+        "mode": "online",
+        "online_url": "https://meet.example.org/aleppo-petition",
+        "weeks": 1,
+        "hour": 19,
+        "capacity": 100,
+    },
+]
+
+
+def load_demo_events(session: Session, campaign: Campaign, now=None) -> int:
+    """Add the demo rallies to a campaign that has no events yet; returns how many."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import exists
+
+    from campaign.models import Event, EventMode, EventStatus
+    from campaign.models.types import utcnow
+
+    if session.scalar(select(exists().where(Event.campaign_id == campaign.id))):
+        return 0
+    now = now or utcnow()
+    for item in DEMO_EVENTS:
+        zone = ZoneInfo(item["timezone"])
+        today = now.astimezone(zone).date()
+        saturday = today + timedelta(days=(5 - today.weekday()) % 7 or 7)
+        day = saturday + timedelta(weeks=item["weeks"] - 1)
+        starts = datetime(day.year, day.month, day.day, item["hour"], tzinfo=zone)
+        session.add(
+            Event(
+                campaign_id=campaign.id,
+                title=item["title"],
+                description=DEMO_EVENT_DESCRIPTION.get(item.get("language", "en"), ""),
+                language=item.get("language", "en"),
+                starts_at=starts,
+                ends_at=starts + timedelta(hours=2),
+                timezone=item["timezone"],
+                mode=EventMode(item.get("mode", "in_person")),
+                venue=item.get("venue", ""),
+                address=item.get("address", ""),
+                city=item["city"],
+                country=item["country"],
+                online_url=item.get("online_url", ""),
+                latitude=item.get("latitude"),
+                longitude=item.get("longitude"),
+                capacity=item["capacity"],
+                contact="organizer@example.org",
+                status=EventStatus.SCHEDULED,
+            )
+        )
+    session.flush()
+    return len(DEMO_EVENTS)
+
+
+DEMO_EVENT_DESCRIPTION = {
+    "en": (
+        "Come as you are. Bring a candle and the name of someone you want to remember. "
+        "We read out the petition's demands and the number of people who have signed, "
+        "then stand in silence for ten minutes.\n\nPeaceful and open to everyone."
+    ),
+    "fr": (
+        "Venez comme vous êtes, avec une bougie. Nous lirons les demandes de la pétition et "
+        "le nombre de signataires, puis nous observerons dix minutes de silence.\n\n"
+        "Rassemblement pacifique, ouvert à toutes et à tous."
+    ),
+    "tr": (
+        "Bir mum getirin. Dilekçenin taleplerini ve imza sayısını okuyacak, ardından on "
+        "dakika sessizce yürüyeceğiz.\n\nBarışçıl ve herkese açık."
+    ),
+}

@@ -161,3 +161,19 @@ class CommentRejected(ServiceError):
 
 class NotModeratable(ServiceError):
     """The moderation action does not apply to the comment as it is now."""
+
+
+# --- rallies (services.events, services.rsvps) ---
+
+
+class InvalidEvent(ServiceError):
+    """A field of an event is missing or wrong; `field` and `reason` say which and why."""
+
+    def __init__(self, field: str, reason: str):
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+class EventClosed(ServiceError):
+    """The event takes no RSVPs: cancelled, over, or not public."""
