@@ -105,6 +105,8 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict:
         # Supporting and flagging, per address.
         "COMMENT_ACTION_RATE_LIMIT": env.get("COMMENT_ACTION_RATE_LIMIT", "30 per minute"),
         "COMMENTS_PER_PAGE": int(env.get("COMMENTS_PER_PAGE", "20")),
+        # Rallies: RSVPs, proposals and hosts' messages, per address.
+        "RSVP_RATE_LIMIT": env.get("RSVP_RATE_LIMIT", "10 per minute;100 per hour"),
         # Web
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session cookie
         "SESSION_COOKIE_HTTPONLY": True,

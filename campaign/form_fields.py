@@ -2,7 +2,8 @@
 
 WTForms ships translations of its built-in messages for some of our languages but not all
 (Esperanto has none), so the few built-in messages a person can meet are replaced here. Forms
-import `SelectField`, `RadioField`, `IntegerField` and `MaxLength` from this module.
+import `SelectField`, `RadioField`, `IntegerField`, `FloatField`, `DateField`, `TimeField` and
+`MaxLength` from this module.
 """
 
 from __future__ import annotations
@@ -35,6 +36,29 @@ class IntegerField(wtforms.IntegerField):
         except ValueError:
             self.data = None
             raise ValueError(_l("Enter a whole number, like 1000.")) from None
+
+
+class FloatField(wtforms.FloatField):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("invalid_value_message", _l("Enter a number, like 52.52."))
+        super().__init__(*args, **kwargs)
+
+
+class DateField(wtforms.DateField):
+    """A date picker (type=date); browsers send the date as 2025-01-31."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("invalid_value_message", _l("Enter a date, like 2025-01-31."))
+        super().__init__(*args, **kwargs)
+
+
+class TimeField(wtforms.TimeField):
+    """A time picker (type=time); browsers send 18:00, or 18:00:00 with a step in seconds."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("format", ["%H:%M", "%H:%M:%S"])
+        kwargs.setdefault("invalid_value_message", _l("Enter a time, like 18:00."))
+        super().__init__(*args, **kwargs)
 
 
 def MaxLength(limit: int) -> Length:  # noqa: N802 - reads like the other validators

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 
 from campaign.extensions import db
-from campaign.models import Campaign, CampaignStatus, CampaignTranslation, Signature
+from campaign.models import Campaign, CampaignStatus, CampaignTranslation, Rsvp, Signature
 from campaign.models.types import utcnow
 
 _seq = itertools.count(1)
@@ -123,3 +123,58 @@ def make_comment(campaign: Campaign, *, reply_to=None, **fields):
     db.session.add(comment)
     db.session.flush()
     return comment
+
+
+def make_event(campaign: Campaign, *, starts_in=None, hours: int = 2, **fields):
+    """A scheduled in-person event written directly (UTC times), three days ahead by default."""
+    from datetime import timedelta
+
+    from campaign.models import Event, EventMode, EventStatus
+
+    n = next(_seq)
+    starts_at = fields.pop("starts_at", None) or utcnow() + (starts_in or timedelta(days=3))
+    event = Event(
+        campaign_id=campaign.id,
+        title=fields.pop("title", f"Rally {n}"),
+        description=fields.pop("description", f"Description of rally {n}."),
+        language=fields.pop("language", "en"),
+        starts_at=starts_at,
+        ends_at=fields.pop("ends_at", None) or starts_at + timedelta(hours=hours),
+        timezone=fields.pop("timezone", "Europe/Berlin"),
+        mode=fields.pop("mode", EventMode.IN_PERSON),
+        venue=fields.pop("venue", f"Square {n}"),
+        city=fields.pop("city", "Berlin"),
+        country=fields.pop("country", "DE"),
+        status=fields.pop("status", EventStatus.SCHEDULED),
+        **fields,
+    )
+    db.session.add(event)
+    db.session.flush()
+    return event
+
+
+def make_rsvp(event, *, status=None, **fields):
+    """An RSVP written directly, confirmed and going unless told otherwise; a place it holds
+    (going or offered) is counted in the event's `taken`."""
+    from campaign.models import RsvpStatus
+
+    n = next(_seq)
+    status = status or RsvpStatus.GOING
+    email = fields.pop("email", f"rsvp{n}@example.org")
+    rsvp = Rsvp(
+        event_id=event.id,
+        full_name=fields.pop("full_name", f"Supporter{n}"),
+        email=email,
+        email_key=fields.pop("email_key", email.lower()),
+        language=fields.pop("language", "en"),
+        status=status,
+        confirmed_at=None if status == RsvpStatus.UNCONFIRMED else utcnow(),
+        **fields,
+    )
+    if status == RsvpStatus.WAITLISTED and rsvp.waitlisted_at is None:
+        rsvp.waitlisted_at = utcnow()
+    if status in (RsvpStatus.GOING, RsvpStatus.OFFERED):
+        event.taken += 1
+    db.session.add(rsvp)
+    db.session.flush()
+    return rsvp

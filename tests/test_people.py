@@ -368,6 +368,9 @@ def test_erasure_is_audited_anonymously(db, campaign, owner):
         "emails": 1,
         "comments": 0,
         "comment_blocks": 0,
+        "rsvps": 0,
+        "hosted_events": 0,
+        "trusted_hosts": 0,
     }
     _assert_anonymous(entry)
 

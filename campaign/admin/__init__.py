@@ -12,6 +12,7 @@ from campaign.admin import (  # noqa: E402,F401
     campaigns,
     comments,
     dashboard,
+    events,
     labels,
     nav,
     people,

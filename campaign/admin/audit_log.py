@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app, redirect, render_template, url_for
-from flask_babel import format_number, get_timezone
+from flask_babel import format_number, get_locale, get_timezone
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -39,6 +39,7 @@ from campaign.models import (
 from campaign.pagination import Page
 from campaign.services import audit
 from campaign.services.authz import Action
+from campaign.services.countries import country_name, is_country
 
 PER_PAGE = 50
 
@@ -66,6 +67,16 @@ ACTION_LABELS = {
     "comment.block": _l("Blocked a commenter"),
     "comment.unblock": _l("Unblocked a commenter"),
     "comment.policy": _l("Changed the discussion policy"),
+    "event.create": _l("Created an event"),
+    "event.update": _l("Changed an event"),
+    "event.cancel": _l("Cancelled an event"),
+    "event.propose": _l("A supporter proposed an event"),
+    "event.approve": _l("Approved a proposed event"),
+    "event.decline": _l("Declined a proposed event"),
+    "event.trust_host": _l("Trusted a host to publish events without approval"),
+    "event.host_message": _l("A host wrote to the people coming to their event"),
+    "event.export": _l("Exported an event's attendees"),
+    "rsvp.cancel": _l("Cancelled someone's RSVP"),
 }
 
 DETAIL_LABELS = {
@@ -95,6 +106,13 @@ DETAIL_LABELS = {
     "author": _l("Author's name"),
     "withdrawn": _l("Waiting comments removed"),
     "comment_policy": _l("Discussion"),
+    "event": _l("Event number"),
+    "city": _l("City"),
+    "country": _l("Country"),
+    "told": _l("People told by email"),
+    "trusted": _l("Trusted host"),
+    "recipients": _l("Recipients"),
+    "name": _l("Name"),
 }
 
 
@@ -130,6 +148,22 @@ FIELD_LABELS = {
     "summary": _l("Summary"),
     "body_markdown": _l("Appeal"),
     "call_to_action": _l("Call to action"),
+    # An event's fields, named as on the event form.
+    "description": _l("Description"),
+    "language": _l("Language"),
+    "starts_at": _l("Start"),
+    "ends_at": _l("End"),
+    "timezone": _l("Time zone"),
+    "mode": _l("Where"),
+    "venue": _l("Venue"),
+    "address": _l("Address"),
+    "city": _l("City"),
+    "country": _l("Country"),
+    "online_url": _l("Online link"),
+    "latitude": _l("Latitude"),
+    "longitude": _l("Longitude"),
+    "capacity": _l("Places"),
+    "contact": _l("Contact"),
 }
 
 
@@ -142,7 +176,7 @@ def _value_text(key: str, value: Any) -> str:
         return ", ".join(str(FIELD_LABELS.get(item, item)) for item in value)
     if isinstance(value, bool):
         return _("yes") if value else _("no")
-    if key == "comment":
+    if key in ("comment", "event"):
         return str(value)  # an id, not a quantity: no thousands separator
     if isinstance(value, int | float):
         return format_number(value)
@@ -187,6 +221,8 @@ def _code_label(key: str, value: str) -> str:
         return str(COMMENT_POLICY_LABELS[CommentPolicy(value)])
     if key == "kind" and value in set(OutcomeKind):
         return str(OUTCOME_LABELS[OutcomeKind(value)])
+    if key == "country" and is_country(value):
+        return country_name(value, str(get_locale() or "en"))
     if key in ("language", "languages", "default_language") and value in _languages():
         return ui_language_name(value)
     return value

@@ -10,9 +10,12 @@ from campaign.models import (
     CampaignStatus,
     CommentPolicy,
     CommentStatus,
+    EventMode,
+    EventStatus,
     FlagReason,
     OutcomeKind,
     Role,
+    RsvpStatus,
 )
 
 STATUS_LABELS = {
@@ -55,6 +58,28 @@ COMMENT_POLICY_LABELS = {
     CommentPolicy.PRE_MODERATED: _l("Pre-moderated"),
 }
 
+EVENT_STATUS_LABELS = {
+    EventStatus.PROPOSED: _l("Waiting for approval"),
+    EventStatus.UNCONFIRMED: _l("Host has not confirmed"),
+    EventStatus.SCHEDULED: _l("Scheduled"),
+    EventStatus.CANCELLED: _l("Cancelled"),
+    EventStatus.DECLINED: _l("Declined"),
+}
+
+EVENT_MODE_LABELS = {
+    EventMode.IN_PERSON: _l("In person"),
+    EventMode.ONLINE: _l("Online"),
+    EventMode.BOTH: _l("In person and online"),
+}
+
+RSVP_STATUS_LABELS = {
+    RsvpStatus.UNCONFIRMED: _l("Not confirmed"),
+    RsvpStatus.GOING: _l("Going"),
+    RsvpStatus.WAITLISTED: _l("Waitlist"),
+    RsvpStatus.OFFERED: _l("Place offered"),
+    RsvpStatus.CANCELLED: _l("Cancelled"),
+}
+
 
 @bp.app_template_global()
 def status_label(status: CampaignStatus) -> str:
@@ -90,3 +115,18 @@ def comment_policy_label(policy: CommentPolicy) -> str:
 def has_endpoint(endpoint: str) -> bool:
     """Whether a screen exists, so links to features not installed are not drawn."""
     return endpoint in current_app.view_functions
+
+
+@bp.app_template_global()
+def event_status_label(status: EventStatus) -> str:
+    return str(EVENT_STATUS_LABELS[EventStatus(status)])
+
+
+@bp.app_template_global()
+def event_mode_label(mode: EventMode) -> str:
+    return str(EVENT_MODE_LABELS[EventMode(mode)])
+
+
+@bp.app_template_global()
+def rsvp_status_label(status: RsvpStatus) -> str:
+    return str(RSVP_STATUS_LABELS[RsvpStatus(status)])

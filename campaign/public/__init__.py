@@ -1,7 +1,7 @@
-"""Public pages: petitions, signing and confirming, discussion, under a language prefix."""
+"""Public pages: petitions, signing and confirming, discussion, rallies, under a language prefix."""
 
 from flask import Blueprint
 
 bp = Blueprint("public", __name__)
 
-from campaign.public import comments, views  # noqa: E402,F401  (registers the routes)
+from campaign.public import comments, events, views  # noqa: E402,F401  (registers the routes)

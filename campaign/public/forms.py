@@ -9,14 +9,30 @@ from wtforms import (
     BooleanField,
     EmailField,
     HiddenField,
+    SelectChoice,
     StringField,
     SubmitField,
+    TelField,
     TextAreaField,
+    URLField,
 )
-from wtforms.validators import DataRequired, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
-from campaign.form_fields import MaxLength, RadioField, SelectField
-from campaign.models import FlagReason
+from campaign.form_fields import (
+    DateField,
+    IntegerField,
+    MaxLength,
+    RadioField,
+    SelectField,
+    TimeField,
+)
+from campaign.models import EventMode, FlagReason
 from campaign.services.countries import country_names, is_country
 from campaign.services.email_addresses import normalize_email
 from campaign.services.errors import InvalidEmail
@@ -150,3 +166,189 @@ class FlagForm(FlaskForm):
 
 class CommentConfirmForm(FlaskForm):
     submit = SubmitField(_l("Publish my comment"))
+
+
+# --- rallies ----------------------------------------------------------------------------------
+
+HOST_MESSAGE_MAX = 5000
+EVENT_DESCRIPTION_MAX = 5000
+
+
+def _country_choices(language: str, prompt) -> list[tuple[str, str]]:
+    return [("", prompt)] + list(country_names(language).items())
+
+
+class EventSearchForm(FlaskForm):
+    """Where the reader is, to list the rallies nearest to them first (a GET form)."""
+
+    class Meta:
+        csrf = False
+
+    city = StringField(
+        _l("Your city"),
+        validators=[Optional(), MaxLength(120)],
+        render_kw={"autocomplete": "address-level2"},
+    )
+    country = SelectField(_l("Your country"), render_kw={"autocomplete": "country"})
+
+    def set_country_choices(self, language: str) -> None:
+        self.country.choices = _country_choices(language, _l("Any country"))
+
+
+class RsvpForm(FlaskForm):
+    full_name = StringField(
+        _l("Full name"),
+        validators=[DataRequired(_l("Enter your name.")), MaxLength(120)],
+        render_kw={"autocomplete": "name"},
+    )
+    email = EmailField(
+        _l("Email"),
+        validators=[DataRequired(_l("Enter your email address.")), MaxLength(254), _valid_email],
+        description=_l("We send you a link to confirm you are coming."),
+        render_kw={"autocomplete": "email", "inputmode": "email"},
+    )
+    phone = TelField(
+        _l("Phone (optional)"),
+        validators=[Optional(), MaxLength(40)],
+        description=_l("Only the organizers see it, to reach you on the day."),
+        render_kw={"autocomplete": "tel"},
+    )
+    # Its label is the consent the person gives, and is stored with the RSVP word for word.
+    consent = BooleanField(
+        _l(
+            "The organizers of this event may use my name, email address and phone number to "
+            "contact me about it. The host sees my name."
+        ),
+        validators=[DataRequired(_l("Tick the box: we need it to tell you about the event."))],
+    )
+    website = StringField(
+        _l("Leave this field empty"), render_kw={"autocomplete": "off", "tabindex": "-1"}
+    )
+    submit = SubmitField(_l("RSVP"))
+
+    def for_full_event(self) -> None:
+        """When no place is free, the button says what happens instead."""
+        self.submit.label.text = _l("Join the waitlist")
+
+    @property
+    def is_bot(self) -> bool:
+        return bool(self.website.data)
+
+
+class RsvpConfirmForm(FlaskForm):
+    submit = SubmitField(_l("Confirm I am coming"))
+
+
+class ManageRsvpForm(FlaskForm):
+    """The buttons of a person's RSVP page; only the ones that apply are shown."""
+
+    cancel = SubmitField(_l("I can't come"))
+    accept = SubmitField(_l("Take the place"))
+
+
+class ProposeEventForm(FlaskForm):
+    host_name = StringField(
+        _l("Your name"),
+        validators=[DataRequired(_l("Enter your name.")), MaxLength(120)],
+        render_kw={"autocomplete": "name"},
+    )
+    host_email = EmailField(
+        _l("Your email"),
+        validators=[DataRequired(_l("Enter your email address.")), MaxLength(254), _valid_email],
+        description=_l("Never shown. We send you a link to confirm, then your host page."),
+        render_kw={"autocomplete": "email", "inputmode": "email"},
+    )
+    title = StringField(
+        _l("Title of the event"),
+        validators=[DataRequired(_l("Enter a title.")), MaxLength(200)],
+    )
+    description = TextAreaField(
+        _l("Description"),
+        validators=[Optional(), MaxLength(EVENT_DESCRIPTION_MAX)],
+        description=_l("What will happen, and what to bring. Markdown works: **bold**, lists."),
+        render_kw={"rows": 5, "maxlength": EVENT_DESCRIPTION_MAX},
+    )
+    # InputRequired, not DataRequired: a date that cannot be read keeps its own message.
+    date = DateField(_l("Date"), validators=[InputRequired(_l("Enter the date."))])
+    starts = TimeField(_l("Starts at"), validators=[InputRequired(_l("Enter the time it starts."))])
+    ends = TimeField(_l("Ends at"), validators=[InputRequired(_l("Enter the time it ends."))])
+    timezone = SelectField(
+        _l("Time zone"),
+        validators=[DataRequired(_l("Choose a time zone from the list."))],
+        # Filled in by the browser's own zone when the script runs; UTC otherwise.
+        render_kw={"data-guess-zone": ""},
+    )
+    mode = RadioField(
+        _l("Where does it happen?"),
+        choices=[
+            SelectChoice(EventMode.IN_PERSON.value, _l("In person")),
+            SelectChoice(EventMode.ONLINE.value, _l("Online")),
+            SelectChoice(EventMode.BOTH.value, _l("In person and online")),
+        ],
+        default=EventMode.IN_PERSON.value,
+        validators=[DataRequired(_l("Choose one of the options."))],
+    )
+    venue = StringField(
+        _l("Meeting place (optional)"),
+        validators=[Optional(), MaxLength(200)],
+        description=_l("A square, a park, a hall: where people find you."),
+    )
+    address = StringField(
+        _l("Address (optional)"),
+        validators=[Optional(), MaxLength(300)],
+        render_kw={"autocomplete": "street-address"},
+    )
+    city = StringField(
+        _l("City"),
+        validators=[Optional(), MaxLength(120)],
+        render_kw={"autocomplete": "address-level2"},
+    )
+    country = SelectField(_l("Country"), render_kw={"autocomplete": "country"})
+    online_url = URLField(
+        _l("Online link"),
+        validators=[Optional(), MaxLength(500)],
+        description=_l("For an online event: the link to join, starting with https://."),
+        render_kw={"inputmode": "url"},
+    )
+    capacity = IntegerField(
+        _l("Places (optional)"),
+        validators=[
+            Optional(),
+            NumberRange(min=1, max=1_000_000, message=_l("Enter a number of places above zero.")),
+        ],
+        description=_l("Leave it empty when there is no limit."),
+        render_kw={"inputmode": "numeric", "min": 1},
+    )
+    website = StringField(
+        _l("Leave this field empty"), render_kw={"autocomplete": "off", "tabindex": "-1"}
+    )
+    submit = SubmitField(_l("Propose the event"))
+
+    def set_choices(self, language: str, zones: list[str]) -> None:
+        self.country.choices = _country_choices(language, _l("Choose the country"))
+        # IANA names are English identifiers ("America/New_York"), said as such.
+        self.timezone.choices = [
+            SelectChoice(zone, zone.replace("_", " "), {"lang": "en", "translate": "no"})
+            for zone in zones
+        ]
+
+    @property
+    def is_bot(self) -> bool:
+        return bool(self.website.data)
+
+
+class ProposalConfirmForm(FlaskForm):
+    submit = SubmitField(_l("Confirm my proposal"))
+
+
+class HostMessageForm(FlaskForm):
+    body = TextAreaField(
+        _l("Message"),
+        validators=[DataRequired(_l("Write your message.")), MaxLength(HOST_MESSAGE_MAX)],
+        description=_l(
+            "Sent by email to everyone going, offered a place or on the waitlist. "
+            "Your email address is not shown to them."
+        ),
+        render_kw={"rows": 6, "maxlength": HOST_MESSAGE_MAX},
+    )
+    submit = SubmitField(_l("Send to attendees"))

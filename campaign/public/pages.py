@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from urllib.parse import quote
 
+from babel import dates as babel_dates
 from flask import abort, current_app, g, render_template, request
+from flask_babel import get_locale
+from flask_babel import gettext as _
 
 from campaign.extensions import db
-from campaign.models import OutcomeKind
+from campaign.models import Event, OutcomeKind
 from campaign.public import readers
 from campaign.public.forms import CommentForm, FlagForm, SignForm, SupportForm
 from campaign.services import campaigns as campaign_service
 from campaign.services import comments as comment_service
+from campaign.services import events as event_service
 from campaign.services.countries import country_name, is_country
 from campaign.services.errors import CampaignNotFound
 from campaign.services.markdown import render_markdown
@@ -89,6 +95,7 @@ def render_petition(
         body_html=render_markdown(localized.text.body_markdown),
         outcome=_outcome(localized),
         discussion=discussion_context(campaign, comment_form),
+        rally=rally_card(campaign),
         **page_context(localized, "public.petition"),
     ), status
 
@@ -161,3 +168,66 @@ def guess_country() -> str:
 
 def closed_page(localized: campaign_service.LocalizedCampaign):
     return render_template("public/closed.html", **page_context(localized)), 409
+
+
+# --- rallies ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventTime:
+    """When an event happens, said in the reader's language but in the event's own time zone."""
+
+    text: str  # "Saturday, June 6, 2026, 6:00 – 8:00 PM"
+    zone: str  # "Central European Summer Time"
+    zone_id: str  # "Europe/Berlin"
+    iso: str  # the start in UTC, for <time datetime> and the reader's-time script
+    short_date: str  # "Jun 6, 2026", for cards
+
+
+def event_time(event: Event) -> EventTime:
+    locale = get_locale() or "en"
+    start = event_service.local_time(event)
+    end = event_service.local_time(event, event.ends_at)
+    zone = start.tzinfo
+    long_pattern = babel_dates.get_datetime_format("long", locale=locale)
+    day = babel_dates.format_date(start, "full", locale=locale)
+    if start.date() == end.date():
+        # Twelve-hour locales read "6:00 – 8:00 PM", the others "18:00–20:00".
+        short_time = str(babel_dates.get_time_format("short", locale=locale).pattern)
+        skeleton = "hm" if "h" in short_time else "Hm"
+        hours = babel_dates.format_interval(start, end, skeleton, tzinfo=zone, locale=locale)
+        text = long_pattern.format(hours, day)
+    else:
+
+        def moment(value: datetime) -> str:
+            return long_pattern.format(
+                babel_dates.format_time(value, "short", tzinfo=zone, locale=locale),
+                babel_dates.format_date(value, "full", locale=locale),
+            )
+
+        text = _("%(start)s to %(end)s", start=moment(start), end=moment(end))
+    return EventTime(
+        text=text,
+        zone=babel_dates.get_timezone_name(start, "long", locale=locale),
+        zone_id=event.timezone,
+        iso=event.starts_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        short_date=babel_dates.format_date(start, "medium", locale=locale),
+    )
+
+
+def rally_card(campaign) -> dict | None:
+    """The nearest rally to offer beside the petition, or an invitation to propose one.
+
+    Near the city and country the reader gave (signing, or searching for rallies), else the
+    country of their browser's language. None when there is nothing to say.
+    """
+    city, country = readers.place()
+    country = country or guess_country()
+    event = event_service.nearest_event(db.session, campaign, city=city, country=country)
+    if event is None:
+        return {"event": None} if campaign.is_open else None
+    return {
+        "event": event,
+        "when": event_time(event),
+        "country": country_name(event.country, g.lang) if event.country else "",
+    }

@@ -19,6 +19,8 @@ from campaign.services.email_addresses import mailbox_digest
 
 KNOWN_MAILBOXES = "known_mailboxes"
 READER = "reader"
+# Where the reader said they are (signing, or searching for rallies): for the nearest rally.
+PLACE = "place"
 # A browser remembers this many proved mailboxes (a shared family computer, say).
 KNOWN_MAILBOXES_KEPT = 10
 
@@ -33,6 +35,19 @@ def remember_mailbox(email_key: str) -> None:
 def known_mailboxes() -> list[str]:
     """The digests of the mailboxes this browser has proved."""
     return list(session.get(KNOWN_MAILBOXES, []))
+
+
+def remember_place(city: str, country: str) -> None:
+    """Keep the city and country the reader gave, to offer rallies near them later."""
+    session[PLACE] = {"city": " ".join(city.split())[:120], "country": country.strip().upper()[:2]}
+
+
+def place() -> tuple[str, str]:
+    """The (city, country) the reader last gave, or empty strings."""
+    remembered = session.get(PLACE)
+    if not isinstance(remembered, dict):
+        return "", ""
+    return str(remembered.get("city", "")), str(remembered.get("country", ""))
 
 
 def reader(create: bool = False) -> str:

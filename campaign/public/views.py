@@ -18,7 +18,13 @@ from campaign.extensions import db, limiter
 from campaign.i18n import LANGUAGE_COOKIE, best_language
 from campaign.public import bp, readers
 from campaign.public.forms import ConfirmForm, SignForm
-from campaign.public.pages import closed_page, localized_or_404, page_context, render_petition
+from campaign.public.pages import (
+    closed_page,
+    localized_or_404,
+    page_context,
+    rally_card,
+    render_petition,
+)
 from campaign.services import campaigns as campaign_service
 from campaign.services import signing
 from campaign.services.errors import (
@@ -116,6 +122,8 @@ def petition(slug: str):
             form.email.errors.append(_("Enter an email address like name@example.org."))
         else:
             db.session.commit()
+            # Where they live, to offer the rally nearest to them on the next page.
+            readers.remember_place(form.city.data or "", form.country.data or "")
             return redirect(url_for("public.signed", slug=slug))
     return render_petition(localized, sign_form=form, status=422)
 
@@ -134,7 +142,10 @@ def _signature_data(form: SignForm) -> signing.SignatureData:
 
 @bp.route("/<lang>/c/<slug>/signed")
 def signed(slug: str):
-    return render_template("public/signed.html", **page_context(localized_or_404(slug)))
+    localized = localized_or_404(slug)
+    return render_template(
+        "public/signed.html", rally=rally_card(localized.campaign), **page_context(localized)
+    )
 
 
 @bp.route("/<lang>/c/<slug>/confirm/<token>", methods=["GET", "POST"])
@@ -176,4 +187,7 @@ def confirm(slug: str, token: str):
 
 @bp.route("/<lang>/c/<slug>/thanks")
 def thanks(slug: str):
-    return render_template("public/thanks.html", **page_context(localized_or_404(slug)))
+    localized = localized_or_404(slug)
+    return render_template(
+        "public/thanks.html", rally=rally_card(localized.campaign), **page_context(localized)
+    )

@@ -177,3 +177,11 @@ class InvalidEvent(ServiceError):
 
 class EventClosed(ServiceError):
     """The event takes no RSVPs: cancelled, over, or not public."""
+
+
+class TooManyMessages(ServiceError):
+    """A host has already sent as many messages to their attendees as a day allows."""
+
+    def __init__(self, limit: int):
+        super().__init__(f"at most {limit} a day")
+        self.limit = limit

@@ -7,13 +7,13 @@ time of the event and the reader's. RSVPs, places and the waitlist live in `serv
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from campaign.database import begin_write
@@ -32,9 +32,10 @@ from campaign.models import (
 from campaign.models.types import utcnow
 from campaign.services import audit
 from campaign.services.campaigns import localize
-from campaign.services.countries import is_country
+from campaign.services.countries import country_name, is_country
 from campaign.services.email_addresses import mailbox_digest, mailbox_key, normalize_email
 from campaign.services.errors import InvalidEvent, InvalidToken, NotModeratable
+from campaign.services.signature_admin import folded
 from campaign.services.stats import top_cities
 from campaign.services.tokens import make_token, read_token
 from campaign.urls import external_url
@@ -88,8 +89,10 @@ def check_event(data: EventData) -> dict:
         zone = ZoneInfo(data.timezone)
     except (ZoneInfoNotFoundError, ValueError, TypeError):
         raise InvalidEvent("timezone", "unknown") from None
-    starts_at = data.starts_local.replace(tzinfo=zone)
-    ends_at = data.ends_local.replace(tzinfo=zone)
+    # In UTC at once: Python compares and subtracts two times of one zone by their wall clocks,
+    # which is an hour off across a change of clocks, and the calendar files print UTC.
+    starts_at = data.starts_local.replace(tzinfo=zone).astimezone(UTC)
+    ends_at = data.ends_local.replace(tzinfo=zone).astimezone(UTC)
     if ends_at <= starts_at:
         raise InvalidEvent("ends_local", "before_start")
     try:
@@ -183,12 +186,36 @@ def update_event(session: Session, actor: Organizer, event: Event, data: EventDa
         setattr(event, name, values[name])
     session.flush()
     audit.record(session, actor, "event.update", event.campaign, event=event.id, fields=changed)
+    if "starts_at" in changed:
+        _moved(session, event)
     if any(name in NOTIFY_FIELDS for name in changed):
         for rsvp in rsvps.people_to_tell(session, event):
             rsvps.queue_rsvp_email(session, rsvp, "event_changed")
     if "capacity" in changed:
         rsvps.offer_free_places(session, event)
     return changed
+
+
+def _moved(session: Session, event: Event) -> None:
+    """A new start: offers end by it, and a reminder already sent for the old date goes out
+    again for the new one (unless the new one is within a day, which the change notice says)."""
+    from campaign.services.rsvps import REMINDER_LEAD
+
+    session.execute(
+        update(Rsvp)
+        .where(
+            Rsvp.event_id == event.id,
+            Rsvp.status == RsvpStatus.OFFERED,
+            Rsvp.offer_expires_at > event.starts_at,
+        )
+        .values(offer_expires_at=event.starts_at)
+    )
+    if event.starts_at > utcnow() + REMINDER_LEAD:
+        session.execute(
+            update(Rsvp)
+            .where(Rsvp.event_id == event.id, Rsvp.reminder_sent_at.is_not(None))
+            .values(reminder_sent_at=None)
+        )
 
 
 def cancel_event(session: Session, actor: Organizer | None, event: Event) -> int:
@@ -333,6 +360,12 @@ def event_for_host_token(session: Session, token: str) -> Event:
     return _event_for_token(session, token, HOST_PURPOSE, max_age=365 * 86400)
 
 
+def event_for_proposal_token(session: Session, token: str) -> Event:
+    """The event a proposal's confirmation link names, changing nothing (the page before the
+    button). Raises InvalidToken, TokenExpired."""
+    return _event_for_token(session, token, PROPOSAL_PURPOSE)
+
+
 def _event_for_token(session: Session, token: str, purpose: str, max_age: int | None = None):
     payload = read_token(
         current_app.config["SECRET_KEY"],
@@ -351,8 +384,6 @@ def _event_for_token(session: Session, token: str, purpose: str, max_age: int | 
 
 
 def _queue_host_email(session: Session, event: Event, language: str, template: str) -> None:
-    campaign = event.campaign
-    title = localize(campaign, language).text.title
     subjects = {
         "proposal_confirm": _l("Please confirm your proposed event: %(event)s", event=event.title),
         "proposal_received": _l("Your proposed event: %(event)s", event=event.title),
@@ -371,8 +402,9 @@ def _queue_host_email(session: Session, event: Event, language: str, template: s
         to_email=event.host_email,
         to_name=event.host_name,
         subject=subjects[template],
-        title=title,
         event=event,
+        max_age_days=max(1, current_app.config["CONFIRM_TOKEN_MAX_AGE"] // 86400),
+        **mail_context(event, language),
         confirm_url=external_url("public.confirm_proposal", lang=language, token=token),
         host_url=external_url("public.event_host", lang=language, event_id=event.id,
                               token=host_token(event)),
@@ -461,15 +493,17 @@ def where_to_rally(
     """Cities ranked by confirmed signatures, with this week's and the next event there."""
     now = now or utcnow()
     cities = top_cities(session, campaign, limit=RANKED_CITIES)
+    # Grouped as top_cities groups them: SQLite's own lower() knows only ASCII ("Москва").
+    city_key = folded(session, func.trim(Signature.city))
     recent = {
         (country, key): n
         for country, key, n in session.execute(
-            select(Signature.country, func.lower(func.trim(Signature.city)), func.count())
+            select(Signature.country, city_key, func.count())
             .where(
                 Signature.campaign_id == campaign.id,
                 Signature.confirmed_at >= now - NEW_WINDOW,
             )
-            .group_by(Signature.country, func.lower(func.trim(Signature.city)))
+            .group_by(Signature.country, city_key)
         )
     }
     upcoming = upcoming_events(session, campaign, now=now)
@@ -578,6 +612,19 @@ def calendar_links(event: Event, url: str) -> dict[str, str]:
 def local_time(event: Event, moment: datetime | None = None) -> datetime:
     """A moment (default: the start) in the event's own time zone."""
     return (moment or event.starts_at).astimezone(ZoneInfo(event.timezone))
+
+
+def mail_context(event: Event, language: str) -> dict:
+    """What every email about an event shows besides the event itself: its times in its own
+    zone, its country by name, and the campaign it is for (title and petition link)."""
+    campaign = event.campaign
+    return {
+        "title": localize(campaign, language).text.title,
+        "campaign_url": external_url("public.petition", lang=language, slug=campaign.slug),
+        "starts_local": local_time(event),
+        "ends_local": local_time(event, event.ends_at),
+        "country_name": country_name(event.country, language) if event.country else "",
+    }
 
 
 def event_as_dict(event: Event) -> dict:

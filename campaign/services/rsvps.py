@@ -11,19 +11,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from campaign.database import begin_write
 from campaign.mail.outbox import queue_email
-from campaign.models import Event, EventStatus, Rsvp, RsvpStatus
+from campaign.models import Campaign, Event, EventStatus, Rsvp, RsvpStatus, TrustedHost
 from campaign.models.types import utcnow
+from campaign.services import people
 from campaign.services.email_addresses import mailbox_digest, mailbox_key, normalize_email
 from campaign.services.errors import EventClosed, InvalidToken
+from campaign.services.events import local_time, mail_context
 from campaign.services.tokens import make_token, read_token
 from campaign.urls import external_url
 
@@ -83,6 +86,8 @@ def rsvp(
     if not name:
         raise ValueError("full_name is required")
     existing = session.scalar(select(Rsvp).where(Rsvp.event_id == event.id, Rsvp.email_key == key))
+    if existing is not None:
+        _lock(session, existing)
     if existing is not None and existing.status != RsvpStatus.CANCELLED:
         if existing.status == RsvpStatus.UNCONFIRMED and mailbox_digest(key) not in known_mailboxes:
             queue_rsvp_email(session, existing, "rsvp_confirm")
@@ -127,11 +132,21 @@ def rsvp(
 def confirm(session: Session, token: str) -> Rsvp:
     """The person followed the confirmation link: a place, or the waitlist. Idempotent."""
     begin_write(session)
-    record = rsvp_for_token(session, token, CONFIRM_PURPOSE)
+    record = _lock(session, rsvp_for_token(session, token, CONFIRM_PURPOSE))
     if record.status == RsvpStatus.UNCONFIRMED:
         if not accepts_rsvps(record.event):
             raise EventClosed(record.event_id)
         _take_place_or_wait(session, record)
+    return record
+
+
+def _lock(session: Session, record: Rsvp) -> Rsvp:
+    """Read the RSVP again, locked until commit, so that two requests acting on it at once (a
+    link followed twice, "I can't come" clicked twice, an offer taken as it lapses) take turns
+    and the second sees what the first did. On SQLite, `begin_write` already made them wait
+    before they read."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.refresh(record, with_for_update=True)
     return record
 
 
@@ -197,6 +212,7 @@ def cancel(session: Session, token: str) -> Rsvp:
 def cancel_rsvp(session: Session, record: Rsvp, now: datetime | None = None) -> bool:
     """Cancel an RSVP (by its owner or an organizer); returns whether anything changed."""
     begin_write(session)
+    _lock(session, record)
     if record.status == RsvpStatus.CANCELLED:
         return False
     held_place = record.status in (RsvpStatus.GOING, RsvpStatus.OFFERED)
@@ -213,7 +229,8 @@ def cancel_rsvp(session: Session, record: Rsvp, now: datetime | None = None) -> 
 def offer_free_places(session: Session, event: Event, now: datetime | None = None) -> int:
     """Offer every free place to the next people on the waitlist; returns how many offers."""
     now = now or utcnow()
-    if not accepts_rsvps(event, now):
+    # Once it has started, an offer could not be kept for anyone (it ends at the start).
+    if not accepts_rsvps(event, now) or event.starts_at <= now:
         return 0
     offers = 0
     while True:
@@ -238,14 +255,20 @@ def offer_free_places(session: Session, event: Event, now: datetime | None = Non
 
 
 def accept_offer(session: Session, token: str) -> Rsvp:
-    """Take the offered place, held since the offer; after it lapsed, nothing changes."""
+    """Take the offered place, held since the offer; after it lapsed (even if `expire_offers`
+    has not run yet), nothing changes. Raises EventClosed when the event was cancelled."""
     begin_write(session)
-    record = rsvp_for_token(session, token, MANAGE_PURPOSE)
-    if record.status == RsvpStatus.OFFERED:
-        record.status = RsvpStatus.GOING
-        record.offered_at = record.offer_expires_at = None
-        session.flush()
-        queue_rsvp_email(session, record, "rsvp_going")
+    record = _lock(session, rsvp_for_token(session, token, MANAGE_PURPOSE))
+    if record.status != RsvpStatus.OFFERED:
+        return record
+    if not accepts_rsvps(record.event):
+        raise EventClosed(record.event_id)
+    if record.offer_expires_at is not None and record.offer_expires_at <= utcnow():
+        return record  # lapsed: `expire_offers` passes it on
+    record.status = RsvpStatus.GOING
+    record.offered_at = record.offer_expires_at = None
+    session.flush()
+    queue_rsvp_email(session, record, "rsvp_going")
     return record
 
 
@@ -259,14 +282,21 @@ def expire_offers(session: Session, now: datetime | None = None) -> int:
             select(Rsvp).where(Rsvp.status == RsvpStatus.OFFERED, Rsvp.offer_expires_at <= now)
         )
     )
+    count = 0
     for record in expired:
+        _lock(session, record)
+        if record.status != RsvpStatus.OFFERED or record.offer_expires_at > now:
+            continue  # taken or declined meanwhile
         record.status = RsvpStatus.CANCELLED
         record.cancelled_at = now
         session.flush()
         _free_place(session, record.event)
-        queue_rsvp_email(session, record, "rsvp_offer_expired")
+        # Someone told the event is cancelled hears nothing more about it.
+        if record.event.status == EventStatus.SCHEDULED:
+            queue_rsvp_email(session, record, "rsvp_offer_expired")
         offer_free_places(session, record.event, now=now)
-    return len(expired)
+        count += 1
+    return count
 
 
 def send_reminders(session: Session, now: datetime | None = None) -> int:
@@ -401,4 +431,118 @@ def queue_rsvp_email(session: Session, record: Rsvp, template: str) -> None:
         manage_url=url("public.manage_rsvp", token=rsvp_token(record, MANAGE_PURPOSE)),
         max_age_days=max(1, current_app.config["CONFIRM_TOKEN_MAX_AGE"] // 86400),
         offer_hours=OFFER_HOURS,
+        offer_expires_local=(
+            local_time(event, record.offer_expires_at) if record.offer_expires_at else None
+        ),
+        **mail_context(event, language),
     )
+
+
+# --- a person's data (services.people) --------------------------------------------------------
+
+
+def _person_rsvps(session: Session, campaign: Campaign, key: str) -> list[Rsvp]:
+    return list(
+        session.scalars(
+            select(Rsvp)
+            .join(Event, Event.id == Rsvp.event_id)
+            .where(Event.campaign_id == campaign.id, Rsvp.email_key == key)
+            .order_by(Rsvp.created_at, Rsvp.id)
+        )
+    )
+
+
+def _hosted_events(session: Session, campaign: Campaign, key: str) -> list[Event]:
+    return list(
+        session.scalars(
+            select(Event)
+            .where(Event.campaign_id == campaign.id, Event.host_email_key == key)
+            .order_by(Event.created_at, Event.id)
+        )
+    )
+
+
+def _trusted_host(session: Session, campaign: Campaign, key: str) -> TrustedHost | None:
+    return session.scalar(
+        select(TrustedHost).where(
+            TrustedHost.campaign_id == campaign.id, TrustedHost.email_key == key
+        )
+    )
+
+
+def _find_attendee(session: Session, campaign: Campaign, key: str) -> set[str]:
+    """The addresses the person RSVPed or proposed events with in this campaign."""
+    return {r.email for r in _person_rsvps(session, campaign, key)} | {
+        e.host_email for e in _hosted_events(session, campaign, key)
+    }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _export_rsvps(session: Session, person: people.Person) -> dict[str, Any]:
+    trusted = _trusted_host(session, person.campaign, person.key)
+    return {
+        "rsvps": [
+            {
+                "event_id": r.event_id,
+                "event_title": r.event.title,
+                "event_starts_at": _iso(r.event.starts_at),
+                "full_name": r.full_name,
+                "email": r.email,
+                "phone": r.phone,
+                "language": r.language,
+                "consent_text": r.consent_text,
+                "status": r.status.value,
+                "checked_in": r.checked_in,
+                "created_at": _iso(r.created_at),
+                "confirmed_at": _iso(r.confirmed_at),
+                "waitlisted_at": _iso(r.waitlisted_at),
+                "offered_at": _iso(r.offered_at),
+                "cancelled_at": _iso(r.cancelled_at),
+                "reminder_sent_at": _iso(r.reminder_sent_at),
+            }
+            for r in _person_rsvps(session, person.campaign, person.key)
+        ],
+        "hosted_events": [
+            {
+                "event_id": e.id,
+                "title": e.title,
+                "host_name": e.host_name,
+                "host_email": e.host_email,
+                "status": e.status.value,
+                "proposed_at": _iso(e.created_at),
+            }
+            for e in _hosted_events(session, person.campaign, person.key)
+        ],
+        "trusted_host": (
+            {"name": trusted.name, "trusted_at": _iso(trusted.created_at)} if trusted else None
+        ),
+    }
+
+
+def _erase_rsvps(session: Session, person: people.Person) -> dict[str, int]:
+    """Delete the person's RSVPs, their places going to the waitlist as if they had cancelled;
+    events they proposed stay, without their name or address (so their host link dies too)."""
+    records = _person_rsvps(session, person.campaign, person.key)
+    for record in records:
+        cancel_rsvp(session, record)
+        session.delete(record)
+    hosted = _hosted_events(session, person.campaign, person.key)
+    for event in hosted:
+        event.host_name = ""
+        event.host_email = people.ERASED_ADDRESS
+        event.host_email_key = ""
+    trusted = session.execute(
+        delete(TrustedHost).where(
+            TrustedHost.campaign_id == person.campaign.id, TrustedHost.email_key == person.key
+        )
+    ).rowcount
+    session.flush()
+    return {"rsvps": len(records), "hosted_events": len(hosted), "trusted_hosts": trusted}
+
+
+people.FINDERS.append(_find_attendee)
+people.EXPORTERS.append(_export_rsvps)
+people.ERASERS.append(_erase_rsvps)

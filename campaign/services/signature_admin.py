@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import csv
 import enum
-import io
 import sqlite3
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from sqlalchemy import Select, exists, false, func, or_, select
 from sqlalchemy.orm import Session
@@ -17,6 +14,12 @@ from sqlalchemy.orm import Session
 from campaign.models import Campaign, Signature
 from campaign.pagination import Page, paginate
 from campaign.services.countries import country_names
+
+# The export's safe cells and streamed chunks are shared with the panel's other exports
+# (services.csv_export); the names stay importable from here.
+from campaign.services.csv_export import FORMULA_STARTS as FORMULA_STARTS
+from campaign.services.csv_export import csv_chunks as csv_chunks
+from campaign.services.csv_export import iso_utc, neutralize
 
 PER_PAGE = 50
 MAX_SEARCH_TERMS = 6
@@ -158,10 +161,7 @@ def has_signatures(session: Session, campaign: Campaign) -> bool:
     return bool(session.scalar(select(exists().where(Signature.campaign_id == campaign.id))))
 
 
-# The export. A spreadsheet runs a cell that starts with one of these as a formula; a quote
-# in front makes it text (OWASP's advice on CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
+# The export.
 CSV_COLUMNS = [
     "name",
     "email",
@@ -174,19 +174,6 @@ CSV_COLUMNS = [
     "signed_at",
     "confirmed_at",
 ]
-
-
-def neutralize(cell: str) -> str:
-    """`cell`, made inert for spreadsheets if it could be read as a formula."""
-    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
-
-
-def _iso(moment: datetime | None) -> str:
-    if moment is None:
-        return ""
-    # "2024-05-01T09:00:00Z"; isoformat is several times faster than strftime, which matters
-    # over a million rows.
-    return moment.astimezone(UTC).isoformat(timespec="seconds")[:19] + "Z"
 
 
 def csv_rows(
@@ -231,27 +218,8 @@ def csv_rows(
                 neutralize(lang or ""),
                 "yes" if public else "no",
                 "yes" if consent else "no",
-                _iso(signed),
-                _iso(confirmed),
+                iso_utc(signed),
+                iso_utc(confirmed),
             ]
     finally:
         result.close()
-
-
-def csv_chunks(rows: Iterator[list[str]], *, rows_per_chunk: int = 500) -> Iterator[str]:
-    """CSV text for `rows`, a byte order mark first (so spreadsheet apps read UTF-8), in
-    pieces of `rows_per_chunk` rows: enough to send efficiently, small enough to stay light."""
-    yield "\ufeff"
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    pending = 0
-    for row in rows:
-        writer.writerow(row)
-        pending += 1
-        if pending >= rows_per_chunk:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-            pending = 0
-    if pending:
-        yield buffer.getvalue()

@@ -34,3 +34,38 @@ document.addEventListener("DOMContentLoaded", () => {
     update();
   }
 });
+
+// Rallies: the reader's own time beside an event's local time, when their zones differ; and the
+// proposal form's time zone preset to the browser's. Without this, the event's time stands.
+document.addEventListener("DOMContentLoaded", () => {
+  let readerZone = "";
+  try {
+    readerZone = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+  } catch {
+    return;
+  }
+  const lang = document.documentElement.lang;
+  for (const time of document.querySelectorAll("time[data-zone][data-reader-time]")) {
+    const eventZone = time.dataset.zone;
+    if (!readerZone || readerZone === eventZone) continue;
+    const moment = new Date(time.getAttribute("datetime"));
+    if (Number.isNaN(moment.getTime())) continue;
+    try {
+      const style = { dateStyle: "full", timeStyle: "short" };
+      const here = new Intl.DateTimeFormat(lang, style).format(moment);
+      const there = new Intl.DateTimeFormat(lang, { ...style, timeZone: eventZone }).format(moment);
+      if (here === there) continue; // another zone, the same clock
+      const note = document.createElement("span");
+      note.className = "local-time";
+      note.textContent = time.dataset.readerTime.replace("{time}", here);
+      (time.closest(".event-when") ?? time.parentNode).append(note);
+    } catch {
+      // An engine without this zone or locale: the event's own time is enough.
+    }
+  }
+  for (const select of document.querySelectorAll("select[data-guess-zone]")) {
+    if ([...select.options].some((option) => option.value === readerZone)) {
+      select.value = readerZone;
+    }
+  }
+});

@@ -56,6 +56,27 @@ class LiveServer:
     url: str
     mail: FakeSendGrid
     log_dir: Path
+    env: dict[str, str]
+
+    def run_python(self, code: str) -> str:
+        """Run `code` in a Python process of the app's own (same database and settings), as
+        a test's setup through the real models; returns what it printed."""
+        result = subprocess.run(  # noqa: S603 - our own venv's python, the test's own code
+            [_venv_tool("python"), "-c", code],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        if result.returncode != 0:
+            pytest.fail(f"setup code failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+        return result.stdout
+
+    def cli(self, *args: str) -> None:
+        """Run `flask --app app <args>` against the app under test."""
+        _run_cli(list(args), self.env)
 
     def logs(self) -> str:
         return "\n".join(
@@ -172,8 +193,9 @@ def live_server(e2e_available, tmp_path_factory) -> Iterator[LiveServer]:
     mail = FakeSendGrid(api_key="SG.e2e-fake-key").start()
     workdir = tmp_path_factory.mktemp("e2e")
     port = _free_port()
-    server = LiveServer(url=f"http://127.0.0.1:{port}", mail=mail, log_dir=workdir)
-    env = _server_env(f"sqlite:///{workdir / 'e2e.sqlite3'}", server.url, mail)
+    url = f"http://127.0.0.1:{port}"
+    env = _server_env(f"sqlite:///{workdir / 'e2e.sqlite3'}", url, mail)
+    server = LiveServer(url=url, mail=mail, log_dir=workdir, env=env)
     processes: list[subprocess.Popen] = []
     logs = []
     try:
