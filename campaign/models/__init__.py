@@ -13,10 +13,31 @@ from campaign.models.comments import (
 )
 from campaign.models.events import Event, EventMode, EventStatus, Rsvp, RsvpStatus, TrustedHost
 from campaign.models.mail import OutboxMessage, OutboxStatus
-from campaign.models.people import Invitation, Membership, Organizer, Role
+from campaign.models.people import DigestFrequency, Invitation, Membership, Organizer, Role
 from campaign.models.signatures import Signature
+from campaign.models.updates import (
+    Audience,
+    Broadcast,
+    BroadcastRecipient,
+    BroadcastStatus,
+    BroadcastTranslation,
+    DigestRun,
+    Subscriber,
+    Subscription,
+    Suppression,
+)
 
 __all__ = [
+    "Audience",
+    "Broadcast",
+    "BroadcastRecipient",
+    "BroadcastStatus",
+    "BroadcastTranslation",
+    "DigestFrequency",
+    "DigestRun",
+    "Subscriber",
+    "Subscription",
+    "Suppression",
     "AuditEntry",
     "Comment",
     "CommentBlock",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Index, Integer, String, Text
+from sqlalchemy import Boolean, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from campaign.extensions import db
@@ -17,6 +17,7 @@ class OutboxStatus(enum.StrEnum):
     SENDING = "sending"  # claimed by a worker that is talking to the provider
     SENT = "sent"
     FAILED = "failed"  # given up on; shown to organizers, never retried by itself
+    SUPPRESSED = "suppressed"  # not sent: the address bounced, complained or unsubscribed
 
 
 class OutboxMessage(db.Model):
@@ -41,6 +42,11 @@ class OutboxMessage(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_error: Mapped[str] = mapped_column(Text, default="")
     provider_message_id: Mapped[str] = mapped_column(String(200), default="")
+    # Extra headers as JSON, e.g. List-Unsubscribe on every bulk email (RFC 8058).
+    headers: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # Bulk email is checked against suppressions before it is sent; a personal confirmation
+    # link someone just asked for is not.
+    is_bulk: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def __repr__(self) -> str:

@@ -32,6 +32,9 @@ class Organizer(UserMixin, db.Model):
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     is_disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     language: Mapped[str] = mapped_column(String(16), default="en")
+    # Digests go out at this hour of the organizer's own day.
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    digest_hour: Mapped[int] = mapped_column(Integer, default=8, server_default="8")
     # Part of the login cookie: changing the password bumps it, which ends every other session.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -64,6 +67,12 @@ class Organizer(UserMixin, db.Model):
         return f"<Organizer {self.id}>"
 
 
+class DigestFrequency(enum.StrEnum):
+    OFF = "off"
+    DAILY = "daily"
+    WEEKLY = "weekly"  # on Mondays, covering the week before
+
+
 class Membership(db.Model):
     """An organizer's role in one campaign."""
 
@@ -74,6 +83,12 @@ class Membership(db.Model):
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
     organizer_id: Mapped[int] = mapped_column(ForeignKey("organizers.id", ondelete="CASCADE"))
     role: Mapped[Role] = mapped_column(value_enum(Role))
+    # The organizer's email digest for this campaign.
+    digest: Mapped[DigestFrequency] = mapped_column(
+        value_enum(DigestFrequency),
+        default=DigestFrequency.DAILY,
+        server_default=DigestFrequency.DAILY.value,
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     campaign: Mapped[Campaign] = relationship()
