@@ -44,10 +44,12 @@ def create_app(config: dict | None = None) -> Flask:
     from campaign.admin import bp as admin_bp
     from campaign.api import bp as api_bp
     from campaign.public import bp as public_bp
+    from campaign.webhooks import bp as webhooks_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(webhooks_bp)
     errors.init_app(app)
     cli.init_app(app)
     return app

@@ -27,6 +27,8 @@ class SentMail:
     custom_args: dict
     message_id: str
     payload: dict = field(repr=False)
+    # Extra headers (List-Unsubscribe…): the message's, overridden by the personalization's.
+    headers: dict = field(default_factory=dict)
 
     def links(self) -> list[str]:
         return re.findall(r"https?://[^\s<>\"]+", self.text)
@@ -137,6 +139,10 @@ class FakeSendGrid:
                     or personalization.get("custom_args", {}),
                     message_id=message_id,
                     payload=payload,
+                    headers={
+                        **(payload.get("headers") or {}),
+                        **(personalization.get("headers") or {}),
+                    },
                 )
                 with fake._lock:
                     fake.sent.append(mail)

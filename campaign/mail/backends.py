@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from dataclasses import dataclass
@@ -11,11 +12,18 @@ from urllib.error import URLError
 
 from python_http_client.exceptions import HTTPError as SendGridHTTPError
 from sendgrid import SendGridAPIClient
-from sendgrid.helpers.mail import Content, CustomArg, From, Mail, To
+from sendgrid.helpers.mail import Content, CustomArg, From, Header, Mail, To
 
 from campaign.models import OutboxMessage
 
 log = logging.getLogger(__name__)
+
+
+def message_headers(message: OutboxMessage) -> dict[str, str]:
+    """The extra headers stored on an outbox row (List-Unsubscribe…), empty when there are none."""
+    if not message.headers:
+        return {}
+    return {str(k): str(v) for k, v in json.loads(message.headers).items()}
 
 
 class DeliveryError(Exception):
@@ -40,9 +48,10 @@ class ConsoleBackend:
 
     def send(self, message: OutboxMessage) -> str:
         rule = "-" * 72
+        extra = "".join(f"{name}: {value}\n" for name, value in message_headers(message).items())
         print(
             f"{rule}\nFrom: {self.mail_from}\nTo: {message.to_name} <{message.to_email}>\n"
-            f"Subject: {message.subject}\nLanguage: {message.language}\n\n"
+            f"Subject: {message.subject}\nLanguage: {message.language}\n{extra}\n"
             f"{message.text_body}\n{rule}",
             file=self.stream,
             flush=True,
@@ -66,6 +75,8 @@ class SendGridBackend:
         mail.add_content(Content("text/plain", message.text_body))
         mail.add_content(Content("text/html", message.html_body))
         mail.add_custom_arg(CustomArg("outbox_id", str(message.id)))
+        for name, value in message_headers(message).items():
+            mail.add_header(Header(name, value))
         try:
             response = self.client.send(mail)
         except SendGridHTTPError as exc:

@@ -16,8 +16,10 @@ from sqlalchemy.orm import Session
 
 from campaign.database import begin_write
 from campaign.mail.backends import Backend, DeliveryError
-from campaign.models import OutboxMessage, OutboxStatus
+from campaign.models import OutboxMessage, OutboxStatus, Suppression
 from campaign.models.types import utcnow
+from campaign.services.email_addresses import mailbox_key
+from campaign.services.errors import InvalidEmail
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,18 @@ def expire_stale_claims(session: Session, lease_seconds: int, now: datetime | No
     return result.rowcount
 
 
+def is_suppressed(session: Session, address: str) -> bool:
+    """Whether bulk email to `address` must not be sent (see `Suppression`)."""
+    try:
+        key = mailbox_key(address)
+    except InvalidEmail:
+        return False
+    return (
+        session.scalar(select(Suppression.id).where(Suppression.email_key == key).limit(1))
+        is not None
+    )
+
+
 def deliver_message(
     session: Session,
     message_id: int,
@@ -103,6 +117,13 @@ def deliver_message(
         return None
 
     message = session.get(OutboxMessage, message_id, populate_existing=True)
+    if message.is_bulk and is_suppressed(session, message.to_email):
+        begin_write(session)
+        message.status = OutboxStatus.SUPPRESSED
+        message.last_error = "not sent: the address is suppressed (bounced, blocked or complained)"
+        session.commit()
+        log.info("mail %s (%s) suppressed", message.id, message.kind)
+        return message.status
     error: DeliveryError | None = None
     try:
         provider_id = backend.send(message)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import render_template
 from flask_babel import force_locale
 from sqlalchemy.orm import Session
@@ -18,16 +20,33 @@ def queue_email(
     to_email: str,
     to_name: str = "",
     subject,
+    bulk: bool = False,
+    unsubscribe_url: str | None = None,
     **context,
 ) -> OutboxMessage:
     """Render `mail/<template>.txt` and `.html` in `language` and add them as one outbox row.
 
     `subject` is a lazy string (`_l(...)`) so it is translated into the recipient's language,
     not the sender's. Nothing is sent here: the row is delivered after the caller commits.
+
+    `bulk` marks email nobody asked for just now (updates, digests): delivery skips it when the
+    mailbox is suppressed (bounced, complained…). With `unsubscribe_url` (see
+    `services.subscribers.unsubscribe_url`) the message is bulk, carries RFC 8058 one-click
+    `List-Unsubscribe` headers, and the templates get `unsubscribe_url` to show the link.
     """
+    headers: dict[str, str] = {}
+    if unsubscribe_url:
+        bulk = True
+        headers["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     with force_locale(language):
         subject_text = str(subject)
-        context.update(subject=subject_text, language=language, to_name=to_name)
+        context.update(
+            subject=subject_text,
+            language=language,
+            to_name=to_name,
+            unsubscribe_url=unsubscribe_url,
+        )
         text_body = render_template(f"mail/{template}.txt", **context)
         html_body = render_template(f"mail/{template}.html", **context)
     message = OutboxMessage(
@@ -38,6 +57,8 @@ def queue_email(
         subject=subject_text,
         text_body=text_body,
         html_body=html_body,
+        headers=json.dumps(headers) if headers else "",
+        is_bulk=bulk,
     )
     session.add(message)
     session.flush()

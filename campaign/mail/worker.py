@@ -44,9 +44,21 @@ def _rally_reminders_and_offers(session) -> int:
     return sum(run_due(session).values())
 
 
+def _organizer_digests(session) -> int:
+    from campaign.services.digests import send_due
+
+    return send_due(session)
+
+
+def _updates(session) -> int:
+    from campaign.services.broadcasts import run_due
+
+    return run_due(session)
+
+
 # Tasks the worker runs about once a minute: each takes the session, commits what it did and
 # returns how much it did. Later features append their own.
-PERIODIC_TASKS = [_moderation_alerts, _rally_reminders_and_offers]
+PERIODIC_TASKS = [_moderation_alerts, _rally_reminders_and_offers, _organizer_digests, _updates]
 
 
 def run_periodic() -> int:
