@@ -371,6 +371,7 @@ def test_erasure_is_audited_anonymously(db, campaign, owner):
         "rsvps": 0,
         "hosted_events": 0,
         "trusted_hosts": 0,
+        "subscriptions": 0,
     }
     _assert_anonymous(entry)
 

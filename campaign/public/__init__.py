@@ -4,4 +4,10 @@ from flask import Blueprint
 
 bp = Blueprint("public", __name__)
 
-from campaign.public import comments, events, views  # noqa: E402,F401  (registers the routes)
+from campaign.public import (  # noqa: E402,F401  (registers the routes)
+    comments,
+    events,
+    subscriptions,
+    updates,
+    views,
+)

@@ -36,6 +36,7 @@ from campaign.models import EventMode, FlagReason
 from campaign.services.countries import country_names, is_country
 from campaign.services.email_addresses import normalize_email
 from campaign.services.errors import InvalidEmail
+from campaign.services.subscribers import SIGN_FORM_CONSENT
 
 REASON_MAX = 1000
 
@@ -80,7 +81,8 @@ class SignForm(FlaskForm):
         render_kw={"rows": 3, "maxlength": REASON_MAX},
     )
     is_public = BooleanField(_l("Show my first name and city on the petition page"))
-    has_update_consent = BooleanField(_l("Send me updates about this campaign"))
+    # The very words a signer's subscription records as consent (services.subscribers).
+    has_update_consent = BooleanField(SIGN_FORM_CONSENT)
     # A spam trap: hidden from people, filled in by naive bots.
     website = StringField(
         _l("Leave this field empty"), render_kw={"autocomplete": "off", "tabindex": "-1"}
@@ -352,3 +354,41 @@ class HostMessageForm(FlaskForm):
         render_kw={"rows": 6, "maxlength": HOST_MESSAGE_MAX},
     )
     submit = SubmitField(_l("Send to attendees"))
+
+
+class SubscribeForm(FlaskForm):
+    """Updates by email about one campaign: in the footer, on the petition, after signing."""
+
+    # Not "Email": the sign form on the same page is found by that label.
+    email = EmailField(
+        _l("Your email address"),
+        validators=[DataRequired(_l("Enter your email address.")), MaxLength(254), _valid_email],
+        render_kw={"autocomplete": "email", "inputmode": "email"},
+    )
+    campaign = HiddenField()
+    source = HiddenField()
+    # A spam trap, named apart from the sign form's so the two can share a page.
+    homepage = StringField(
+        _l("Leave this field empty"), render_kw={"autocomplete": "off", "tabindex": "-1"}
+    )
+    submit = SubmitField(_l("Subscribe"))
+
+    @property
+    def is_bot(self) -> bool:
+        return bool(self.homepage.data)
+
+
+class ConfirmSubscriptionForm(FlaskForm):
+    submit = SubmitField(_l("Confirm my subscription"))
+
+
+class PreferencesForm(FlaskForm):
+    """The preference page; which campaigns stay on comes as a list of checkboxes."""
+
+    language = SelectField(_l("Language of the emails"))
+    save = SubmitField(_l("Save my choices"))
+    unsubscribe_all = SubmitField(_l("Unsubscribe from everything"))
+
+
+class UnsubscribeForm(FlaskForm):
+    submit = SubmitField(_l("Unsubscribe"))

@@ -15,6 +15,7 @@ from campaign.extensions import db
 from campaign.models import Event, OutcomeKind
 from campaign.public import readers
 from campaign.public.forms import CommentForm, FlagForm, SignForm, SupportForm
+from campaign.services import broadcasts as broadcast_service
 from campaign.services import campaigns as campaign_service
 from campaign.services import comments as comment_service
 from campaign.services import events as event_service
@@ -23,6 +24,9 @@ from campaign.services.errors import CampaignNotFound
 from campaign.services.markdown import render_markdown
 from campaign.services.plain_text import render_plain_text
 from campaign.urls import external_url
+
+# Updates listed beside the petition; the rest are one link away.
+LATEST_UPDATES = 3
 
 
 def localized_or_404(slug: str) -> campaign_service.LocalizedCampaign:
@@ -96,6 +100,9 @@ def render_petition(
         outcome=_outcome(localized),
         discussion=discussion_context(campaign, comment_form),
         rally=rally_card(campaign),
+        updates=broadcast_service.localized_updates(
+            db.session, campaign, g.lang, limit=LATEST_UPDATES
+        ),
         **page_context(localized, "public.petition"),
     ), status
 

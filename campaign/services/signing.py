@@ -15,7 +15,7 @@ from campaign.database import begin_write
 from campaign.mail.outbox import queue_email
 from campaign.models import Campaign, Signature
 from campaign.models.types import utcnow
-from campaign.services import comments
+from campaign.services import comments, subscribers
 from campaign.services.campaigns import localize
 from campaign.services.email_addresses import mailbox_digest, mailbox_key, normalize_email
 from campaign.services.errors import CampaignClosed, InvalidEmail, InvalidToken
@@ -160,6 +160,8 @@ def confirm(session: Session, token: str) -> tuple[Signature, bool]:
     session.refresh(signature.campaign)
     if counted:
         comments.publish_reason(session, signature)
+        # Ticking "send me updates" was consent; confirming proved the mailbox: no second email.
+        subscribers.subscribe_signer(session, signature)
     return signature, bool(counted)
 
 
