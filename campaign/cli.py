@@ -104,3 +104,17 @@ def init_app(app: Flask) -> None:
         click.echo(
             f"Sent {done['reminders']} reminder(s); {done['expired_offers']} offer(s) lapsed."
         )
+
+    @app.cli.group("digests")
+    def digests():
+        """Organizers' email digests."""
+
+    @digests.command("send")
+    def digests_send():
+        """Send the digests due now (each once, however often or wherever this runs)."""
+        from campaign.services.digests import send_due
+
+        sent = send_due(db.session)
+        db.session.commit()
+        noun = "digest" if sent == 1 else "digests"
+        click.echo(f"Sent {sent} {noun}.")

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import time
+
+from babel.dates import format_time
 from flask import current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from wtforms.fields.choices import SelectChoice
 
 from campaign.admin import bp
 from campaign.admin.access import safe_next
@@ -17,10 +22,13 @@ from campaign.admin.forms.auth import (
     LoginForm,
     LogoutForm,
     ResetPasswordForm,
+    digest_form,
 )
 from campaign.extensions import db, limiter
 from campaign.i18n import language_name
-from campaign.services import audit, organizers
+from campaign.models import DigestFrequency
+from campaign.services import audit, digests, organizers
+from campaign.services.campaigns import localize
 from campaign.services.errors import (
     InvalidCredentials,
     InvalidToken,
@@ -29,6 +37,7 @@ from campaign.services.errors import (
     TokenExpired,
     WeakPassword,
 )
+from campaign.services.events import timezone_names
 
 
 def _login_email_key() -> str:
@@ -169,6 +178,35 @@ def account():
         (code, language_name(code)) for code in current_app.config["LANGUAGES"]
     ]
     password_form = ChangePasswordForm(prefix="pw")
+    memberships = [
+        m for m in digests.digest_memberships(db.session, current_user) if m.campaign.translations
+    ]
+    digest = digest_form(
+        [
+            (m.campaign_id, localize(m.campaign, g.lang).text.title, m.digest.value)
+            for m in memberships
+        ],
+        obj=current_user,
+    )
+    digest.timezone.choices = [SelectChoice(name, name) for name in timezone_names()]
+    digest.digest_hour.choices = [
+        SelectChoice(hour, format_time(time(hour), "short", locale=get_locale()))
+        for hour in range(24)
+    ]
+    if digest.submit.data and digest.validate_on_submit():
+        digests.set_digest_preferences(
+            db.session,
+            current_user,
+            timezone=digest.timezone.data,
+            digest_hour=digest.digest_hour.data,
+            frequencies={
+                m.campaign_id: DigestFrequency(digest[f"campaign_{m.campaign_id}"].data)
+                for m in memberships
+            },
+        )
+        db.session.commit()
+        flash(_("Your digest settings are saved."), "success")
+        return redirect(url_for("admin.account"))
     if form.submit.data and form.validate_on_submit():
         current_user.name = form.name.data.strip()
         current_user.language = form.language.data
@@ -186,5 +224,11 @@ def account():
             login_user(current_user._get_current_object())
             flash(_("Your password is changed. Other devices are logged out."), "success")
             return redirect(url_for("admin.account"))
-    status = 422 if (form.errors or password_form.errors) else 200
-    return render_template("admin/account.html", form=form, password_form=password_form), status
+    status = 422 if (form.errors or password_form.errors or digest.errors) else 200
+    return render_template(
+        "admin/account.html",
+        form=form,
+        password_form=password_form,
+        digest_form=digest,
+        digest_fields=[digest[f"campaign_{m.campaign_id}"] for m in memberships],
+    ), status

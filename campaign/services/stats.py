@@ -160,17 +160,28 @@ def hourly_confirmed(
 
 
 def top_countries(
-    session: Session, campaign: Campaign, limit: int = TOP_PLACES
+    session: Session,
+    campaign: Campaign,
+    limit: int = TOP_PLACES,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> list[PlaceCount]:
-    """The countries with the most confirmed signatures, most first."""
+    """The countries with the most confirmed signatures, most first; with `since` and `until`,
+    only signatures confirmed in that period (since included, until not)."""
     count = func.count().label("n")
-    rows = session.execute(
+    query = (
         select(Signature.country, count)
         .where(Signature.campaign_id == campaign.id, Signature.confirmed_at.is_not(None))
         .group_by(Signature.country)
         .order_by(count.desc(), Signature.country)
         .limit(limit)
     )
+    if since is not None:
+        query = query.where(Signature.confirmed_at >= since)
+    if until is not None:
+        query = query.where(Signature.confirmed_at < until)
+    rows = session.execute(query)
     return [PlaceCount(country=country, city="", count=n) for country, n in rows]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from campaign.form_fields import MaxLength, SelectField
@@ -82,6 +83,41 @@ class AccountForm(FlaskForm):
     name = StringField(_l("Your name"), validators=[MaxLength(120)])
     language = SelectField(_l("Language of the panel and your emails"))
     submit = SubmitField(_l("Save"))
+
+
+DIGEST_CHOICES = [
+    SelectChoice("daily", _l("Daily")),
+    SelectChoice("weekly", _l("Weekly, on Mondays")),
+    SelectChoice("off", _l("Off")),
+]
+
+
+class DigestForm(FlaskForm):
+    """When digests come; one frequency field per campaign is added by `digest_form`."""
+
+    # IANA names ("America/New_York") are identifiers, written in English everywhere.
+    timezone = SelectField(_l("Time zone"), render_kw={"lang": "en", "dir": "ltr"})
+    digest_hour = SelectField(
+        _l("Hour of the digest"),
+        coerce=int,
+        description=_l("In your time zone. A digest covers the day (or week) before this hour."),
+    )
+    submit = SubmitField(_l("Save digest settings"))
+
+
+def digest_form(campaigns: list[tuple[int, str, str]], **kwargs) -> DigestForm:
+    """A DigestForm with a frequency select `campaign_<id>` for each (id, title, frequency)."""
+
+    class Form(DigestForm):
+        pass
+
+    for campaign_id, title, frequency in campaigns:
+        setattr(
+            Form,
+            f"campaign_{campaign_id}",
+            SelectField(title, choices=DIGEST_CHOICES, default=frequency),
+        )
+    return Form(prefix="digest", **kwargs)
 
 
 class ChangePasswordForm(FlaskForm):
