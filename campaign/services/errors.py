@@ -185,3 +185,25 @@ class TooManyMessages(ServiceError):
     def __init__(self, limit: int):
         super().__init__(f"at most {limit} a day")
         self.limit = limit
+
+
+# --- updates (services.broadcasts) ---
+
+
+class InvalidBroadcast(ServiceError):
+    """A field of an update is missing or wrong; `field` and `reason` say which and why.
+
+    Per-language fields are named `subject_<lang>` and `body_<lang>`."""
+
+    def __init__(self, field: str, reason: str):
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+class BroadcastLocked(ServiceError):
+    """The update is being sent or was sent: its texts and audience can no longer change."""
+
+
+class NoRecipients(ServiceError):
+    """Nobody would get the update: the audience is empty (or everyone in it is left out)."""
