@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 QUEUE_NAME = "mail"
 SWEEP_JOB_ID = "campaign-outbox-sweep"
 SWEEP_EVERY = timedelta(seconds=30)
+# Marks a running chain of `updates_job`s; it outlives one link (`broadcasts.RUN_SECONDS`).
+UPDATES_CHAIN_KEY = "campaign:updates-chain"
+UPDATES_CHAIN_TTL = 120
 # How often the polling worker runs the periodic tasks below; each task decides for itself
 # what is due (moderation alerts go out at most once an hour per campaign, say).
 PERIODIC_EVERY = timedelta(minutes=1)
@@ -61,25 +64,39 @@ def _updates(session) -> int:
 PERIODIC_TASKS = [_moderation_alerts, _rally_reminders_and_offers, _organizer_digests, _updates]
 
 
-def run_periodic() -> int:
-    """Run every periodic task once; never raises.
+def _run_task(task) -> int:
+    """Run one periodic task and commit; never raises. A failed task (database restarting, say)
+    is logged and rolled back: its next round retries it."""
+    try:
+        result = task(db.session)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.exception("periodic task %s failed; trying again later", task.__name__)
+        return 0
+    if result:
+        log.info("periodic task %s: %s", task.__name__, result)
+    return result or 0
 
-    A failed task (database restarting, say) is logged and rolled back, and the others still
-    run: the next round retries it.
-    """
-    done = 0
-    for task in PERIODIC_TASKS:
-        try:
-            result = task(db.session)
-            db.session.commit()
-        except Exception:
-            db.session.rollback()
-            log.exception("periodic task %s failed; trying again later", task.__name__)
-            continue
-        if result:
-            log.info("periodic task %s: %s", task.__name__, result)
-        done += result or 0
-    return done
+
+def run_periodic() -> int:
+    """Run every periodic task once; never raises, and one failed task does not stop the rest."""
+    return sum(_run_task(task) for task in PERIODIC_TASKS)
+
+
+def _updates_left() -> bool:
+    """Whether an update is still being written into the outbox (see `broadcasts.run_due`,
+    which stops after a while so that mail gets delivered in between)."""
+    from campaign.services.broadcasts import writing_left
+
+    try:
+        left = writing_left(db.session)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.exception("could not tell whether updates are being sent; trying again later")
+        return False
+    return left
 
 
 def run_polling_worker(
@@ -100,11 +117,17 @@ def run_polling_worker(
             interval,
             app.config["MAIL_BACKEND"],
         )
+        writing = False
         while True:
             if time.monotonic() >= next_periodic:
                 next_periodic = time.monotonic() + PERIODIC_EVERY.total_seconds()
                 run_periodic()
-                db.session.remove()
+                writing = _updates_left()
+            elif writing:
+                # A large update: its next batches now, not in a minute.
+                _run_task(_updates)
+                writing = _updates_left()
+            db.session.remove()
             try:
                 deliver_due(db.session, backend, app.config)
             except Exception:
@@ -147,9 +170,12 @@ def deliver_job(message_id: int) -> str | None:
 def sweep_job() -> int:
     """RQ job: queue every due message (catching any whose enqueue was lost); repeats itself.
 
-    It also runs the periodic tasks: their emails are queued on commit like any other.
+    It also runs the periodic tasks: their emails are queued on commit like any other; an
+    update still being written gets its own chain of jobs (`updates_job`).
     """
     run_periodic()
+    if _updates_left():
+        _start_updates_chain()
     begin_write(db.session)
     expire_stale_claims(db.session, current_app.config["MAIL_SENDING_LEASE_SECONDS"])
     db.session.commit()
@@ -161,6 +187,32 @@ def sweep_job() -> int:
     # A fixed id keeps one sweep scheduled however many workers start.
     queue.enqueue_in(SWEEP_EVERY, sweep_job, job_id=SWEEP_JOB_ID)
     return len(ids)
+
+
+def _start_updates_chain() -> None:
+    """Queue `updates_job` unless a chain of them is already running (on any machine)."""
+    queue = _queue()
+    if queue.connection.set(UPDATES_CHAIN_KEY, "1", nx=True, ex=UPDATES_CHAIN_TTL):
+        queue.enqueue(updates_job)
+
+
+def updates_job() -> int:
+    """RQ job: write the next batches of the updates being sent, then queue itself again while
+    any remain. Their delivery jobs are queued batch by batch meanwhile, so mail flows at once.
+
+    One chain runs at a time: a Redis key marks it, renewed by each link; if a worker dies in
+    the middle, the key lapses and the next sweep starts a new chain (a repeat writes nothing
+    twice: see `broadcasts.write_batch`).
+    """
+    written = _run_task(_updates)
+    queue = _queue()
+    if _updates_left():
+        queue.connection.set(UPDATES_CHAIN_KEY, "1", ex=UPDATES_CHAIN_TTL)
+        queue.enqueue(updates_job)
+    else:
+        queue.connection.delete(UPDATES_CHAIN_KEY)
+    db.session.remove()
+    return written
 
 
 def run_rq_worker(app: Flask, *, burst: bool = False) -> None:

@@ -971,6 +971,17 @@ def run_due(
     return written
 
 
+def writing_left(session: Session) -> bool:
+    """Whether an update is still sending, so `run_due` has batches to write (or the update to
+    mark sent): the worker then runs it again at once instead of at its next minute."""
+    return (
+        session.scalar(
+            select(Broadcast.id).where(Broadcast.status == BroadcastStatus.SENDING).limit(1)
+        )
+        is not None
+    )
+
+
 # --- progress -----------------------------------------------------------------------------------
 
 
@@ -1122,4 +1133,5 @@ __all__ = [
     "version",
     "version_language",
     "write_batch",
+    "writing_left",
 ]
