@@ -178,3 +178,39 @@ def make_rsvp(event, *, status=None, **fields):
     db.session.add(rsvp)
     db.session.flush()
     return rsvp
+
+
+def make_subscriber(
+    campaign: Campaign,
+    email: str,
+    *,
+    language: str = "en",
+    confirmed: bool = True,
+    unsubscribed_all: bool = False,
+    unsubscribed_here: bool = False,
+):
+    """A subscriber of `campaign` (its mailbox confirmed unless told otherwise), written
+    directly; calling it again for the same address adds another campaign."""
+    from sqlalchemy import select
+
+    from campaign.models import Subscriber, Subscription
+
+    key = email.lower()
+    subscriber = db.session.scalar(select(Subscriber).where(Subscriber.email_key == key))
+    if subscriber is None:
+        subscriber = Subscriber(email=email, email_key=key, language=language)
+        db.session.add(subscriber)
+    subscriber.confirmed_at = utcnow() if confirmed else None
+    subscriber.unsubscribed_at = utcnow() if unsubscribed_all else None
+    db.session.add(
+        Subscription(
+            subscriber=subscriber,
+            campaign_id=campaign.id,
+            source="campaign",
+            consent_text="Email me updates.",
+            consent_language=language,
+            unsubscribed_at=utcnow() if unsubscribed_here else None,
+        )
+    )
+    db.session.flush()
+    return subscriber

@@ -18,8 +18,6 @@ from campaign.models import (
     OutboxMessage,
     OutboxStatus,
     RsvpStatus,
-    Subscriber,
-    Subscription,
     Suppression,
 )
 from campaign.models.types import utcnow
@@ -31,41 +29,16 @@ from campaign.services.errors import (
     InvalidTransition,
     NoRecipients,
 )
-from tests.factories import make_campaign, make_event, make_organizer, make_rsvp, make_signature
+from tests.factories import (
+    make_campaign,
+    make_event,
+    make_organizer,
+    make_rsvp,
+    make_signature,
+    make_subscriber,
+)
 
 # --- helpers ----------------------------------------------------------------------------------
-
-
-def subscribe(
-    db,
-    campaign,
-    email: str,
-    *,
-    language: str = "en",
-    confirmed: bool = True,
-    unsubscribed_all: bool = False,
-    unsubscribed_here: bool = False,
-) -> Subscriber:
-    """A subscriber of `campaign`, written directly."""
-    key = email.lower()
-    subscriber = db.session.scalar(select(Subscriber).where(Subscriber.email_key == key))
-    if subscriber is None:
-        subscriber = Subscriber(email=email, email_key=key, language=language)
-        db.session.add(subscriber)
-    subscriber.confirmed_at = utcnow() if confirmed else None
-    subscriber.unsubscribed_at = utcnow() if unsubscribed_all else None
-    db.session.add(
-        Subscription(
-            subscriber=subscriber,
-            campaign_id=campaign.id,
-            source="campaign",
-            consent_text="Email me updates.",
-            consent_language=language,
-            unsubscribed_at=utcnow() if unsubscribed_here else None,
-        )
-    )
-    db.session.flush()
-    return subscriber
 
 
 def suppress(db, email: str) -> None:
@@ -176,11 +149,11 @@ def test_update_records_what_changed_and_audits(db, campaign):
 
 
 def test_subscribers_are_the_confirmed_and_still_subscribed(db, campaign):
-    subscribe(db, campaign, "yes@example.org")
-    subscribe(db, campaign, "unconfirmed@example.org", confirmed=False)
-    subscribe(db, campaign, "left@example.org", unsubscribed_here=True)
-    subscribe(db, campaign, "gone@example.org", unsubscribed_all=True)
-    subscribe(db, make_campaign(), "elsewhere@example.org")
+    make_subscriber(campaign, "yes@example.org")
+    make_subscriber(campaign, "unconfirmed@example.org", confirmed=False)
+    make_subscriber(campaign, "left@example.org", unsubscribed_here=True)
+    make_subscriber(campaign, "gone@example.org", unsubscribed_all=True)
+    make_subscriber(make_campaign(), "elsewhere@example.org")
     broadcast = draft(db, campaign)
 
     assert keys(db, broadcast) == ["yes@example.org"]
@@ -214,8 +187,8 @@ def test_country_audience_is_subscribers_and_consenting_signers_there(db, campai
     make_signature(campaign, confirmed=True, has_update_consent=True, country="DE", email="b@x.org")
     # A subscriber who signed from France without ticking the box: there, and subscribed.
     make_signature(campaign, confirmed=True, country="FR", email="c@x.org")
-    subscribe(db, campaign, "c@x.org")
-    subscribe(db, campaign, "d@x.org")  # never signed: where they live is unknown
+    make_subscriber(campaign, "c@x.org")
+    make_subscriber(campaign, "d@x.org")  # never signed: where they live is unknown
     broadcast = draft(db, campaign, audience=Audience.COUNTRY, country="FR")
 
     assert keys(db, broadcast) == ["a@x.org", "c@x.org"]
@@ -231,7 +204,7 @@ def test_one_email_per_mailbox_with_the_subscribers_language(db, campaign):
         full_name="Marie Curie",
         language="en",
     )
-    subscribe(db, campaign, "both@example.org", language="ru")
+    make_subscriber(campaign, "both@example.org", language="ru")
     broadcast = draft(db, campaign, audience=Audience.COUNTRY, country="FR")
 
     (recipient,) = broadcasts.recipients(db.session, broadcast)
@@ -247,8 +220,8 @@ def test_suppressed_and_unsubscribed_are_left_out_and_counted(db, campaign):
     for name in ("ok", "bounced", "left", "gone"):
         make_rsvp(event, email=f"{name}@example.org")
     suppress(db, "bounced@example.org")
-    subscribe(db, campaign, "left@example.org", unsubscribed_here=True)
-    subscribe(db, make_campaign(), "gone@example.org", unsubscribed_all=True)
+    make_subscriber(campaign, "left@example.org", unsubscribed_here=True)
+    make_subscriber(make_campaign(), "gone@example.org", unsubscribed_all=True)
     broadcast = draft(db, campaign, audience=Audience.EVENT, event_id=event.id)
 
     assert keys(db, broadcast) == ["ok@example.org"]
@@ -257,9 +230,9 @@ def test_suppressed_and_unsubscribed_are_left_out_and_counted(db, campaign):
 
 
 def test_count_by_language_version(db, campaign):
-    subscribe(db, campaign, "en@example.org", language="en")
-    subscribe(db, campaign, "ru@example.org", language="ru")
-    subscribe(db, campaign, "de@example.org", language="de")
+    make_subscriber(campaign, "en@example.org", language="en")
+    make_subscriber(campaign, "ru@example.org", language="ru")
+    make_subscriber(campaign, "de@example.org", language="de")
     broadcast = draft(db, campaign, texts=texts(en="Hello", ru="Привет"))
 
     count = broadcasts.recipient_count(db.session, broadcast)
@@ -272,9 +245,9 @@ def test_count_by_language_version(db, campaign):
 
 
 def test_each_gets_their_language_or_the_default(app, db, campaign, mail):
-    subscribe(db, campaign, "en@example.org", language="en")
-    subscribe(db, campaign, "ru@example.org", language="ru")
-    subscribe(db, campaign, "de@example.org", language="de")
+    make_subscriber(campaign, "en@example.org", language="en")
+    make_subscriber(campaign, "ru@example.org", language="ru")
+    make_subscriber(campaign, "de@example.org", language="de")
     broadcast = draft(db, campaign, texts=texts(en="Hello **all**", ru="Привет **всем**"))
 
     send_all(app, db, broadcast)
@@ -291,7 +264,7 @@ def test_each_gets_their_language_or_the_default(app, db, campaign, mail):
 
 
 def test_every_email_carries_unsubscribe_and_preference_links(app, db, campaign, mail):
-    subscribe(db, campaign, "reader@example.org")
+    make_subscriber(campaign, "reader@example.org")
     broadcast = draft(db, campaign)
 
     send_all(app, db, broadcast)
@@ -300,15 +273,17 @@ def test_every_email_carries_unsubscribe_and_preference_links(app, db, campaign,
     headers = sent.payload.get("headers") or sent.payload["personalizations"][0].get("headers")
     assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     unsubscribe = headers["List-Unsubscribe"].strip("<>")
-    assert unsubscribe in sent.text and unsubscribe in sent.html
-    assert "/preferences/" in sent.text and "/preferences/" in sent.html
+    assert unsubscribe in sent.text
+    assert unsubscribe in sent.html
+    assert "/preferences/" in sent.text
+    assert "/preferences/" in sent.html
     message = db.session.scalar(select(OutboxMessage).where(OutboxMessage.kind == "broadcast"))
     assert message.is_bulk
     assert json.loads(message.headers)["List-Unsubscribe"] == f"<{unsubscribe}>"
 
 
 def test_unsubscribe_link_in_an_update_leaves_the_next_one_out(app, db, client, campaign, mail):
-    subscribe(db, campaign, "reader@example.org")
+    make_subscriber(campaign, "reader@example.org")
     first = draft(db, campaign)
     send_all(app, db, first)
     (sent,) = mail.to("reader@example.org")
@@ -323,8 +298,8 @@ def test_unsubscribe_link_in_an_update_leaves_the_next_one_out(app, db, client, 
 
 
 def test_suppressed_after_listing_is_skipped_by_delivery(app, db, campaign, mail):
-    subscribe(db, campaign, "ok@example.org")
-    subscribe(db, campaign, "bounces@example.org")
+    make_subscriber(campaign, "ok@example.org")
+    make_subscriber(campaign, "bounces@example.org")
     broadcast = draft(db, campaign)
     broadcasts.send_now(db.session, make_organizer(), broadcast)
     db.session.commit()
@@ -342,7 +317,7 @@ def test_suppressed_after_listing_is_skipped_by_delivery(app, db, campaign, mail
 
 def test_batches_each_commit_and_the_last_marks_it_sent(db, campaign):
     for n in range(5):
-        subscribe(db, campaign, f"r{n}@example.org")
+        make_subscriber(campaign, f"r{n}@example.org")
     broadcast = draft(db, campaign)
     broadcasts.send_now(db.session, make_organizer(), broadcast)
     db.session.commit()
@@ -364,7 +339,7 @@ def test_batches_each_commit_and_the_last_marks_it_sent(db, campaign):
 
 def test_run_due_stops_after_its_time_and_carries_on_next_run(db, campaign):
     for n in range(5):
-        subscribe(db, campaign, f"r{n}@example.org")
+        make_subscriber(campaign, f"r{n}@example.org")
     broadcast = draft(db, campaign)
     broadcasts.send_now(db.session, make_organizer(), broadcast)
     db.session.commit()
@@ -377,7 +352,7 @@ def test_run_due_stops_after_its_time_and_carries_on_next_run(db, campaign):
 
 def test_a_resend_or_a_second_worker_never_duplicates(app, db, campaign, mail):
     for n in range(3):
-        subscribe(db, campaign, f"r{n}@example.org")
+        make_subscriber(campaign, f"r{n}@example.org")
     broadcast = draft(db, campaign)
     organizer = make_organizer()
     broadcasts.send_now(db.session, organizer, broadcast)
@@ -387,10 +362,15 @@ def test_a_resend_or_a_second_worker_never_duplicates(app, db, campaign, mail):
     assert broadcasts.draw_up(db.session, broadcast.id) == 0  # listed once
     # Even a list drawn up again runs into the unique key.
     rows = [
-        {"broadcast_id": broadcast.id, "email": f"r{n}@example.org", "email_key": f"r{n}@example.org",
-         "name": "", "language": "en"}
+        {
+            "broadcast_id": broadcast.id,
+            "email": f"r{n}@example.org",
+            "email_key": f"r{n}@example.org",
+            "name": "",
+            "language": "en",
+        }
         for n in range(3)
-    ]  # fmt: skip
+    ]
     broadcasts._insert_ignoring_duplicates(db.session, rows)
     db.session.commit()
     broadcasts.run_due(db.session)
@@ -405,12 +385,12 @@ def test_a_resend_or_a_second_worker_never_duplicates(app, db, campaign, mail):
 
 
 def test_later_subscribers_are_not_added_to_a_send(db, campaign):
-    subscribe(db, campaign, "early@example.org")
+    make_subscriber(campaign, "early@example.org")
     broadcast = draft(db, campaign)
     broadcasts.send_now(db.session, make_organizer(), broadcast)
     db.session.commit()
     broadcasts.draw_up(db.session, broadcast.id)
-    subscribe(db, campaign, "late@example.org")
+    make_subscriber(campaign, "late@example.org")
     db.session.commit()
     broadcasts.run_due(db.session)
 
@@ -418,7 +398,7 @@ def test_later_subscribers_are_not_added_to_a_send(db, campaign):
 
 
 def test_a_sent_update_can_no_longer_change(db, campaign):
-    subscribe(db, campaign, "r@example.org")
+    make_subscriber(campaign, "r@example.org")
     organizer = make_organizer()
     broadcast = draft(db, campaign, organizer)
     broadcasts.send_now(db.session, organizer, broadcast)
@@ -434,7 +414,7 @@ def test_a_sent_update_can_no_longer_change(db, campaign):
 
 def test_pause_holds_what_is_not_yet_on_its_way_and_resume_sends_it_once(app, db, campaign, mail):
     for n in range(5):
-        subscribe(db, campaign, f"r{n}@example.org")
+        make_subscriber(campaign, f"r{n}@example.org")
     organizer = make_organizer()
     broadcast = draft(db, campaign, organizer)
     broadcasts.send_now(db.session, organizer, broadcast)
@@ -467,7 +447,7 @@ def test_pause_holds_what_is_not_yet_on_its_way_and_resume_sends_it_once(app, db
 
 def test_pause_keeps_what_was_already_sent(app, db, campaign, mail):
     for n in range(3):
-        subscribe(db, campaign, f"r{n}@example.org")
+        make_subscriber(campaign, f"r{n}@example.org")
     organizer = make_organizer()
     broadcast = draft(db, campaign, organizer)
     broadcasts.send_now(db.session, organizer, broadcast)
@@ -492,7 +472,7 @@ def test_resume_needs_a_paused_send(db, campaign):
 
 
 def test_a_scheduled_update_starts_when_due(app, db, campaign, mail):
-    subscribe(db, campaign, "r@example.org")
+    make_subscriber(campaign, "r@example.org")
     organizer = make_organizer()
     broadcast = draft(db, campaign, organizer)
     when = utcnow() + timedelta(hours=2)
@@ -572,7 +552,7 @@ def test_previews_put_the_default_language_first(db):
 
 
 def test_sent_updates_are_listed_on_the_petition_and_readable(app, db, client, campaign, mail):
-    subscribe(db, campaign, "r@example.org")
+    make_subscriber(campaign, "r@example.org")
     broadcast = draft(
         db,
         campaign,

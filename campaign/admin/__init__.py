@@ -9,6 +9,7 @@ from campaign.admin import (  # noqa: E402,F401
     access,
     audit_log,
     auth,
+    broadcasts,
     campaigns,
     comments,
     dashboard,

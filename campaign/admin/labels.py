@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 
 from campaign.admin import bp
 from campaign.models import (
+    BroadcastStatus,
     CampaignStatus,
     CommentPolicy,
     CommentStatus,
@@ -80,6 +81,14 @@ RSVP_STATUS_LABELS = {
     RsvpStatus.CANCELLED: _l("Cancelled"),
 }
 
+BROADCAST_STATUS_LABELS = {
+    BroadcastStatus.DRAFT: _l("Draft"),
+    BroadcastStatus.SCHEDULED: _l("Scheduled"),
+    BroadcastStatus.SENDING: _l("Sending"),
+    BroadcastStatus.PAUSED: _l("Paused"),
+    BroadcastStatus.SENT: _l("Sent"),
+}
+
 
 @bp.app_template_global()
 def status_label(status: CampaignStatus) -> str:
@@ -130,3 +139,8 @@ def event_mode_label(mode: EventMode) -> str:
 @bp.app_template_global()
 def rsvp_status_label(status: RsvpStatus) -> str:
     return str(RSVP_STATUS_LABELS[RsvpStatus(status)])
+
+
+@bp.app_template_global()
+def broadcast_status_label(status: BroadcastStatus) -> str:
+    return str(BROADCAST_STATUS_LABELS[BroadcastStatus(status)])

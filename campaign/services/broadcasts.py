@@ -580,7 +580,7 @@ def _queue_update_email(
         body_html=chosen.body_html,
         body_text=chosen.body_markdown,
         is_test=test,
-        event_title=_event_title(session, broadcast),
+        event_title=audience_event_title(session, broadcast),
         update_url=external_url(
             "public.update", lang=mail_language, slug=campaign.slug, broadcast_id=broadcast.id
         )
@@ -1082,7 +1082,8 @@ def local_to_utc(day: date, at: clock_time, zone: str) -> datetime:
     return datetime.combine(day, at, tzinfo=tz).astimezone(ZoneInfo("UTC"))
 
 
-def _event_title(session: Session, broadcast: Broadcast) -> str | None:
+def audience_event_title(session: Session, broadcast: Broadcast) -> str | None:
+    """The title of the event whose attendees get the update, if that is its audience."""
     if broadcast.audience != Audience.EVENT or not broadcast.audience_event_id:
         return None
     event = session.get(Event, broadcast.audience_event_id)
@@ -1105,6 +1106,7 @@ __all__ = [
     "RecipientCount",
     "Version",
     "audience_list",
+    "audience_event_title",
     "broadcast_data",
     "campaign_broadcast",
     "campaign_broadcasts",

@@ -29,8 +29,8 @@ class BroadcastForm(FlaskForm):
     """The audience; the per-language fields are added by `broadcast_form`."""
 
     audience = RadioField(_l("Who gets it"), choices=AUDIENCE_CHOICES, default="subscribers")
-    event = SelectField(_l("Event"))
-    country = SelectField(_l("Country"))
+    event = SelectField(_l("Event"), default="")
+    country = SelectField(_l("Country"), default="")
     save = SubmitField(_l("Save the draft"))
     preview = SubmitField(_l("Preview"))
 
@@ -100,9 +100,7 @@ def broadcast_form(
             TextAreaField(
                 _("Message (%(language)s)", language=name),
                 validators=[MaxLength(BODY_MAX)],
-                description=_l(
-                    "Markdown: **bold**, *italic*, - a list item, [a link](https://…)."
-                ),
+                description=_l("Markdown: **bold**, *italic*, - a list item, [a link](https://…)."),
                 render_kw={"rows": 12},
             ),
         )
