@@ -251,3 +251,40 @@ def test_cli_worker_with_redis_runs_rq_and_delivers(redis_app, mail):
     assert "RQ" in result.output
     assert len(mail.to("reader1@example.org")) == 1
     assert _status(_db.session, message_id) == OutboxStatus.SENT
+
+
+def test_a_sent_update_is_written_at_once_by_one_chain_of_jobs(
+    app, db, redis_app, mail, mail_queue
+):
+    """kick_updates (called when an editor presses Send) starts one chain of updates jobs, not
+    one per call; the chain writes the update, its mail goes out, and the chain ends."""
+    from campaign.mail.worker import UPDATES_CHAIN_KEY, kick_updates
+    from campaign.models import Broadcast, BroadcastStatus
+    from campaign.services import broadcasts
+    from campaign.services.broadcasts import BroadcastData, BroadcastText
+    from tests.factories import make_campaign, make_organizer, make_subscriber
+
+    with app.app_context():
+        campaign = make_campaign()
+        organizer = make_organizer()
+        for n in range(3):
+            make_subscriber(campaign, f"reader{n}@example.org")
+        update = broadcasts.create_broadcast(
+            db.session,
+            organizer,
+            campaign,
+            BroadcastData(texts={"en": BroadcastText("News", "Some **news**.")}),
+        )
+        broadcasts.send_now(db.session, organizer, update)
+        db.session.commit()
+        update_id = update.id
+
+    kick_updates(redis_app)
+    kick_updates(redis_app)
+    chain = [job for job in mail_queue.get_jobs() if job.func_name.endswith(".updates_job")]
+    assert len(chain) == 1
+    SimpleWorker([mail_queue], connection=mail_queue.connection).work(burst=True)
+
+    assert sorted(m.to for m in mail.sent) == [f"reader{n}@example.org" for n in range(3)]
+    assert _db.session.get(Broadcast, update_id).status == BroadcastStatus.SENT
+    assert not mail_queue.connection.exists(UPDATES_CHAIN_KEY)

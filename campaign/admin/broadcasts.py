@@ -29,6 +29,7 @@ from campaign.admin.forms.broadcasts import (
 )
 from campaign.extensions import db
 from campaign.i18n import text_direction, ui_language_name
+from campaign.mail.worker import kick_updates
 from campaign.models import Broadcast, BroadcastStatus, Campaign
 from campaign.services import broadcasts
 from campaign.services.authz import Action
@@ -283,6 +284,7 @@ def broadcast_send(campaign: Campaign, broadcast_id: int):
         flash(_("Nobody would get this update: its audience is empty."), "error")
     else:
         db.session.commit()
+        kick_updates(current_app)
         flash(
             ngettext(
                 "Sending to %(num)d person. This page shows the progress.",
@@ -328,6 +330,7 @@ def _action(campaign: Campaign, broadcast_id: int, run, done: str):
         flash(_("The update's status changed meanwhile. Nothing was done."), "info")
     else:
         db.session.commit()
+        kick_updates(current_app)
         flash(done, "success")
     return _to_broadcast(broadcast)
 

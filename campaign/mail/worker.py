@@ -117,16 +117,13 @@ def run_polling_worker(
             interval,
             app.config["MAIL_BACKEND"],
         )
-        writing = False
         while True:
             if time.monotonic() >= next_periodic:
                 next_periodic = time.monotonic() + PERIODIC_EVERY.total_seconds()
                 run_periodic()
-                writing = _updates_left()
-            elif writing:
-                # A large update: its next batches now, not in a minute.
+            elif _updates_left():
+                # An update just sent, or a large one: its batches now, not in a minute.
                 _run_task(_updates)
-                writing = _updates_left()
             db.session.remove()
             try:
                 deliver_due(db.session, backend, app.config)
@@ -194,6 +191,17 @@ def _start_updates_chain() -> None:
     queue = _queue()
     if queue.connection.set(UPDATES_CHAIN_KEY, "1", nx=True, ex=UPDATES_CHAIN_TTL):
         queue.enqueue(updates_job)
+
+
+def kick_updates(app: Flask) -> None:
+    """An update was just sent: under RQ, start writing it now rather than at the next sweep
+    (the polling worker notices by itself). Never fails the request: the sweep catches up."""
+    if not app.config.get("REDIS_URL"):
+        return
+    try:
+        _start_updates_chain()
+    except Exception:
+        log.exception("could not queue the update's batches; the next sweep will")
 
 
 def updates_job() -> int:
