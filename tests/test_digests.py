@@ -283,6 +283,7 @@ def test_build_digest_gives_the_numbers_per_campaign(db, scenario):
     assert [c.city for c in air.cities_without_rally] == ["Paris", "Lyon"]
     assert parks.new_signatures == 4
     assert parks.attention == 0
+    assert air.links["broadcasts"].endswith("/admin/c/clean-air/updates")
 
 
 # --- sent once ------------------------------------------------------------------------------

@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import current_app
 from flask_babel import LazyString, ngettext
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -452,9 +451,8 @@ def _links(
     if may(Action.MANAGE_EVENTS):
         links["events"] = external_url("admin.events", slug=slug)
         links["where_to_rally"] = external_url("admin.where_to_rally", slug=slug)
-    # The updates screen comes with broadcasts; link to it once it exists.
-    if may(Action.SEND_BROADCASTS) and "admin.broadcasts" in current_app.view_functions:
-        links["broadcasts"] = external_url("admin.broadcasts", slug=slug)
+    if may(Action.SEND_BROADCASTS):
+        links["broadcasts"] = external_url("admin.broadcasts_index", slug=slug)
     return links
 
 
