@@ -11,6 +11,7 @@ came from a template or from Python code that never went through the catalog.
 from __future__ import annotations
 
 import re
+from datetime import UTC, date, datetime, time, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urldefrag, urlsplit
@@ -34,6 +35,7 @@ from tests.factories import (
     make_comment,
     make_organizer,
     make_signature,
+    make_subscriber,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -240,8 +242,27 @@ def world(pseudo_app):
     make_comment(campaign, author_name="Ŭo", body="Ŭŭ", status=CommentStatus.PENDING)
     admin = make_organizer(email="admin@example.org", name="Ĥoĥo", language=PSEUDO)
     add_member(campaign, admin, Role.OWNER)
+    make_subscriber(campaign, "sub@example.org", language=PSEUDO)
+    _updates(campaign, admin)
     _db.session.commit()
     return campaign, admin
+
+
+def _updates(campaign, admin) -> None:
+    """A draft update and a sent one, so the crawl reaches every state of the updates screens."""
+    from campaign.models import BroadcastStatus
+    from campaign.models.types import utcnow
+    from campaign.services import broadcasts
+    from campaign.services.broadcasts import BroadcastData, BroadcastText
+
+    texts = {
+        "en": BroadcastText("Ĝi", "Ĉu **ĝi**?"),
+        PSEUDO: BroadcastText("Ĝi ŝi", "Ĉu **ŝi**?"),
+    }
+    broadcasts.create_broadcast(_db.session, admin, campaign, BroadcastData(texts=texts))
+    sent = broadcasts.create_broadcast(_db.session, admin, campaign, BroadcastData(texts=texts))
+    sent.status = BroadcastStatus.SENT
+    sent.recipients_listed_at = sent.sent_at = utcnow()
 
 
 def test_the_pseudo_catalog_covers_every_string(translations_dir, source_messages):
@@ -312,7 +333,8 @@ def test_the_organizer_panel_has_no_untranslated_text(pseudo_app, world, english
 
 
 def test_emails_have_no_untranslated_text(pseudo_app, world, english_words):
-    from campaign.services import moderation
+    from campaign.models import Broadcast
+    from campaign.services import broadcasts, digests, moderation, subscribers
     from campaign.services.comments import CommentData, CommentRules, post_comment
     from campaign.services.organizers import invite, request_password_reset
     from campaign.services.signing import SignatureData, sign
@@ -330,11 +352,18 @@ def test_emails_have_no_untranslated_text(pseudo_app, world, english_words):
             rules=CommentRules(),
         )
         request_password_reset(_db.session, admin.email, PSEUDO)
+        subscribers.subscribe(
+            _db.session, campaign, "new.reader@example.org", PSEUDO, "footer", "Ĝi"
+        )
+        draft = _db.session.scalars(select(Broadcast).order_by(Broadcast.id)).first()
+        broadcasts.send_test(_db.session, admin, draft, PSEUDO)
         # An invitation goes out in the invitee's language when they have an account.
         make_organizer(email="new@example.org", language=PSEUDO)
         invite(_db.session, admin, campaign, "new@example.org", Role.EDITOR)
         _db.session.commit()
         moderation.send_moderation_alerts(_db.session)
+        tomorrow = datetime.combine(date.today() + timedelta(days=1), time(9), tzinfo=UTC)
+        assert digests.send_due(_db.session, now=tomorrow) == 1
     messages = _db.session.scalars(select(OutboxMessage)).all()
     kinds = {m.kind for m in messages}
     assert kinds >= {
@@ -344,6 +373,9 @@ def test_emails_have_no_untranslated_text(pseudo_app, world, english_words):
         "moderation_alert",
         "password_reset",
         "team_invitation",
+        "subscription_confirmation",
+        "broadcast_test",
+        "digest",
     }
     for message in messages:
         text = f"{message.subject}\n{message.text_body}"

@@ -19,6 +19,7 @@ from flask_babel import lazy_gettext as _l
 from campaign.admin import bp
 from campaign.admin.access import campaign_screen, page_number
 from campaign.admin.labels import (
+    AUDIENCE_LABELS,
     COMMENT_POLICY_LABELS,
     COMMENT_STATUS_LABELS,
     OUTCOME_LABELS,
@@ -28,6 +29,7 @@ from campaign.admin.labels import (
 from campaign.extensions import db
 from campaign.i18n import ui_language_name
 from campaign.models import (
+    Audience,
     AuditEntry,
     Campaign,
     CampaignStatus,
@@ -77,6 +79,14 @@ ACTION_LABELS = {
     "event.host_message": _l("A host wrote to the people coming to their event"),
     "event.export": _l("Exported an event's attendees"),
     "rsvp.cancel": _l("Cancelled someone's RSVP"),
+    "broadcast.create": _l("Wrote an update"),
+    "broadcast.update": _l("Changed an update"),
+    "broadcast.test": _l("Sent a test of an update"),
+    "broadcast.send": _l("Sent an update"),
+    "broadcast.schedule": _l("Scheduled an update"),
+    "broadcast.unschedule": _l("Cancelled an update's schedule"),
+    "broadcast.pause": _l("Paused an update"),
+    "broadcast.resume": _l("Resumed an update"),
 }
 
 DETAIL_LABELS = {
@@ -113,6 +123,11 @@ DETAIL_LABELS = {
     "trusted": _l("Trusted host"),
     "recipients": _l("Recipients"),
     "name": _l("Name"),
+    "update": _l("Update number"),
+    "subject": _l("Subject"),
+    "audience": _l("Who gets it"),
+    "scheduled_at": _l("Scheduled for (UTC)"),
+    "held": _l("Emails held back"),
 }
 
 
@@ -164,7 +179,16 @@ FIELD_LABELS = {
     "longitude": _l("Longitude"),
     "capacity": _l("Places"),
     "contact": _l("Contact"),
+    # An update's fields; its texts are "text_<language>".
+    "audience": _l("Who gets it"),
+    "event_id": _l("Event"),
 }
+
+
+def _field_label(name: str) -> str:
+    if name.startswith("text_"):
+        return _("Text (%(language)s)", language=ui_language_name(name.removeprefix("text_")))
+    return str(FIELD_LABELS.get(name, name))
 
 
 def _value_text(key: str, value: Any) -> str:
@@ -173,10 +197,10 @@ def _value_text(key: str, value: Any) -> str:
     if value is None or value == "" or value == [] or value == {}:
         return "—"
     if key == "fields" and isinstance(value, list | tuple):
-        return ", ".join(str(FIELD_LABELS.get(item, item)) for item in value)
+        return ", ".join(_field_label(item) for item in value)
     if isinstance(value, bool):
         return _("yes") if value else _("no")
-    if key in ("comment", "event"):
+    if key in ("comment", "event", "update"):
         return str(value)  # an id, not a quantity: no thousands separator
     if isinstance(value, int | float):
         return format_number(value)
@@ -221,6 +245,8 @@ def _code_label(key: str, value: str) -> str:
         return str(COMMENT_POLICY_LABELS[CommentPolicy(value)])
     if key == "kind" and value in set(OutcomeKind):
         return str(OUTCOME_LABELS[OutcomeKind(value)])
+    if key == "audience" and value in set(Audience):
+        return str(AUDIENCE_LABELS[Audience(value)])
     if key == "country" and is_country(value):
         return country_name(value, str(get_locale() or "en"))
     if key in ("language", "languages", "default_language") and value in _languages():

@@ -27,6 +27,7 @@ from campaign.admin.forms.broadcasts import (
     TestForm,
     broadcast_form,
 )
+from campaign.admin.labels import AUDIENCE_LABELS
 from campaign.extensions import db
 from campaign.i18n import text_direction, ui_language_name
 from campaign.mail.worker import kick_updates
@@ -96,9 +97,7 @@ def _show_error(form: BroadcastForm, error: InvalidBroadcast) -> None:
 @bp.app_template_global()
 def admin_broadcast_audience(broadcast: Broadcast) -> str:
     """Who an update goes to, in words."""
-    from campaign.admin.forms.broadcasts import AUDIENCE_CHOICES
-
-    label = next(str(c.label) for c in AUDIENCE_CHOICES if c.value == broadcast.audience.value)
+    label = str(AUDIENCE_LABELS[broadcast.audience])
     detail = ""
     if broadcast.audience_event_id:
         detail = broadcasts.audience_event_title(db.session, broadcast) or ""

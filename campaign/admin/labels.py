@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 
 from campaign.admin import bp
 from campaign.models import (
+    Audience,
     BroadcastStatus,
     CampaignStatus,
     CommentPolicy,
@@ -87,6 +88,14 @@ BROADCAST_STATUS_LABELS = {
     BroadcastStatus.SENDING: _l("Sending"),
     BroadcastStatus.PAUSED: _l("Paused"),
     BroadcastStatus.SENT: _l("Sent"),
+}
+
+# Who an update goes to: the form's choices and the audit log's words.
+AUDIENCE_LABELS = {
+    Audience.SUBSCRIBERS: _l("Everyone subscribed to the campaign's updates"),
+    Audience.SIGNERS: _l("Signers who asked for updates"),
+    Audience.EVENT: _l("People coming to one event (going or waiting)"),
+    Audience.COUNTRY: _l("Subscribers and signers in one country"),
 }
 
 

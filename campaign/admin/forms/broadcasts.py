@@ -9,16 +9,12 @@ from wtforms import StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
 
+from campaign.admin.labels import AUDIENCE_LABELS
 from campaign.form_fields import DateField, MaxLength, RadioField, SelectField, TimeField
 from campaign.models import Audience
 from campaign.services.broadcasts import BODY_MAX, SUBJECT_MAX, BroadcastData, BroadcastText
 
-AUDIENCE_CHOICES = [
-    SelectChoice(Audience.SUBSCRIBERS.value, _l("Everyone subscribed to the campaign's updates")),
-    SelectChoice(Audience.SIGNERS.value, _l("Signers who asked for updates")),
-    SelectChoice(Audience.EVENT.value, _l("People coming to one event (going or waiting)")),
-    SelectChoice(Audience.COUNTRY.value, _l("Subscribers and signers in one country")),
-]
+AUDIENCE_CHOICES = [SelectChoice(a.value, label) for a, label in AUDIENCE_LABELS.items()]
 
 
 def _strip(value):
