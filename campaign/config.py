@@ -115,4 +115,9 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict:
         "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), True),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
+        # How many reverse proxies stand in front of the app and set X-Forwarded-For/-Proto/
+        # -Host. Behind one (nginx, a load balancer), set 1: otherwise every reader has the
+        # proxy's address and the per-IP rate limits become one bucket for the whole site.
+        # Never more than there are: a client could then forge its address.
+        "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
     }

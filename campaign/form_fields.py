@@ -2,8 +2,8 @@
 
 WTForms ships translations of its built-in messages for some of our languages but not all
 (Esperanto has none), so the few built-in messages a person can meet are replaced here. Forms
-import `SelectField`, `RadioField`, `IntegerField`, `FloatField`, `DateField`, `TimeField` and
-`MaxLength` from this module.
+import `SelectField`, `RadioField`, `IntegerField`, `FloatField`, `DateField`, `TimeField`,
+`TextAreaField` and `MaxLength` from this module.
 """
 
 from __future__ import annotations
@@ -64,3 +64,13 @@ class TimeField(wtforms.TimeField):
 def MaxLength(limit: int) -> Length:  # noqa: N802 - reads like the other validators
     """At most `limit` characters, said in the reader's language."""
     return Length(max=limit, message=_l("Use at most %(max)d characters."))
+
+
+class TextAreaField(wtforms.TextAreaField):
+    """A text area whose line breaks count as one character, as the browser's `maxlength` and
+    our counter count them: forms send each as CR LF, which a length check would count twice."""
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if isinstance(self.data, str):
+            self.data = self.data.replace("\r\n", "\n").replace("\r", "\n")

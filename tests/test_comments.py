@@ -1659,3 +1659,39 @@ def test_deleting_a_campaign_deletes_its_discussion(db):
     db.session.commit()
     for model in (Comment, CommentSupport, CommentFlag, CommentBlock):
         assert db.session.scalar(select(func.count()).select_from(model)) == 0
+
+
+def test_a_reason_with_too_many_links_counts_but_is_not_a_comment(db):
+    campaign = _campaign()
+    spam = "Buy at https://a.example https://b.example https://c.example today"
+    signature = _sign(db, campaign, reason=spam)
+    signing.confirm(db.session, signing.confirmation_token(signature))
+    db.session.commit()
+    assert _comments(db) == []
+    assert signature.confirmed_at is not None
+    assert signature.reason == spam  # kept for the organizers
+
+
+def test_a_pasted_reason_is_published_once(db):
+    campaign = _campaign()
+    pasted = "This exact sentence was pasted by many accounts today."
+    first = _sign(db, campaign, email="one@example.org", reason=pasted)
+    second = _sign(db, campaign, email="two@example.org", reason=pasted)
+    for signature in (first, second):
+        signing.confirm(db.session, signing.confirmation_token(signature))
+    db.session.commit()
+    assert [c.email_key for c in _comments(db)] == ["one@example.org"]
+    assert second.confirmed_at is not None
+
+
+def test_the_rules_come_from_the_configuration(app):
+    app.config.update(
+        COMMENT_MAX_LENGTH=111,
+        COMMENT_MAX_LINKS=7,
+        COMMENT_EMAIL_LIMIT_PER_HOUR=9,
+        COMMENT_FLAG_THRESHOLD=4,
+        COMMENTS_PER_PAGE=13,
+    )
+    assert CommentRules.from_config(app.config) == CommentRules(
+        max_length=111, max_links=7, per_email_per_hour=9, flag_threshold=4, per_page=13
+    )

@@ -158,3 +158,35 @@ def test_overrides_win_over_the_environment(monkeypatch):
         {"BASE_URL": "https://override.example", "SQLALCHEMY_DATABASE_URI": "sqlite://"}
     )
     assert app.config["BASE_URL"] == "https://override.example"
+
+
+@pytest.mark.parametrize(("proxies", "shared"), [(1, False), (0, True)])
+def test_behind_a_proxy_each_reader_has_their_own_rate_limit(
+    database_url, sendgrid, mail, proxies, shared
+):
+    """With TRUSTED_PROXIES=1 the per-IP limits key on X-Forwarded-For (the reader), not on the
+    proxy's own address, which every request shares."""
+    from campaign import create_app
+    from tests.conftest import test_config
+
+    app = create_app(
+        test_config(
+            database_url,
+            sendgrid,
+            TRUSTED_PROXIES=proxies,
+            RATELIMIT_ENABLED=True,
+            LOGIN_RATE_LIMIT="1 per minute",
+        )
+    )
+    client = app.test_client()
+
+    def ask(address: str) -> int:
+        return client.post(
+            "/admin/forgot-password",
+            data={"email": "nobody@example.org"},
+            headers={"X-Forwarded-For": address},
+        ).status_code
+
+    assert ask("203.0.113.1") != 429
+    assert ask("203.0.113.1") == 429
+    assert (ask("198.51.100.2") == 429) is shared

@@ -465,3 +465,23 @@ def test_comments_are_paginated_without_javascript(app, client, campaign, db):
 def test_the_queued_email_row_is_the_only_trace_of_an_unconfirmed_comment(client, campaign, db):
     post(client)
     assert db.session.scalars(select(OutboxMessage.kind)).all() == ["comment_confirmation"]
+
+
+def test_the_flag_threshold_is_configurable(app, client, campaign, db):
+    app.config["COMMENT_FLAG_THRESHOLD"] = 2
+    comment = make_comment(campaign)
+    db.session.commit()
+    for reader in (client, app.test_client()):
+        reader.post(f"{PAGE}/comments/{comment.id}/flag", data={"reason": "spam"})
+    assert comments(db)[0].status == CommentStatus.HIDDEN
+
+
+def test_line_breaks_count_once_as_the_counter_counts_them(app, client, campaign, db, mail):
+    # Browsers send each line break as CR LF; the counter and maxlength count it as one.
+    app.config["COMMENT_MAX_LENGTH"] = 40
+    body = "\r\n".join(["Stop the bombing."] * 2) + "\r\nNow!"  # 17 + 1 + 17 + 1 + 4 = 40
+    response = post(client, body=body)
+    assert response.status_code == 302, text(response.text)
+    assert comments(db)[0].body == "Stop the bombing.\nStop the bombing.\nNow!"
+    too_long = post(client, body=body + "!", email="other@example.org")
+    assert too_long.status_code == 422

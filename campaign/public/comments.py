@@ -235,13 +235,19 @@ def flag_comment(slug: str, comment_id: int):
             flash(_("Moderators are already reviewing this comment."), "info")
             return _back_to(campaign)
         if form.validate_on_submit():
-            hidden = comment_service.flag_comment(
-                db.session,
-                comment,
-                reader(create=True),
-                FlagReason(form.reason.data),
-                rules=comment_rules(),
-            )
+            try:
+                hidden = comment_service.flag_comment(
+                    db.session,
+                    comment,
+                    reader(create=True),
+                    FlagReason(form.reason.data),
+                    rules=comment_rules(),
+                )
+            except CommentNotFound:
+                # Hidden by other readers' flags or a moderator since this page was read.
+                db.session.rollback()
+                flash(_("Moderators are already reviewing this comment."), "info")
+                return _back_to(campaign)
             db.session.commit()
             if hidden:
                 flash(

@@ -13,7 +13,6 @@ from wtforms import (
     StringField,
     SubmitField,
     TelField,
-    TextAreaField,
     URLField,
 )
 from wtforms.validators import (
@@ -30,6 +29,7 @@ from campaign.form_fields import (
     MaxLength,
     RadioField,
     SelectField,
+    TextAreaField,
     TimeField,
 )
 from campaign.models import EventMode, FlagReason

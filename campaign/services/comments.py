@@ -296,14 +296,19 @@ def add_reason(session: Session, signature: Signature) -> Comment | None:
     """Make the reason a signer gave into a comment waiting for the signature's confirmation.
 
     Nothing when there is no reason, the signer did not agree to be shown on the petition page,
-    the signer is blocked, or the signature has one already. The comment shows the signer's
-    first name only, as the list of signers does.
+    the signer is blocked, or the signature has one already. Nor when the reason breaks the
+    comment rules a bot would: more links than a comment may have, or the same long text as
+    someone else's in the last day (a pasted campaign). The signature counts all the same; the
+    reason stays with it for the organizers. The comment shows the signer's first name only, as
+    the list of signers does.
     """
     body = normalized_body(signature.reason or "")
     if (
         not body
         or not signature.is_public
         or is_blocked(session, signature.campaign, signature.email_key)
+        or len(find_links(body)) > CommentRules.from_config(current_app.config).max_links
+        or _pasted(session, signature.campaign_id, body)
     ):
         return None
     existing = session.scalar(select(Comment).where(Comment.signature_id == signature.id))
@@ -324,6 +329,24 @@ def add_reason(session: Session, signature: Signature) -> Comment | None:
     session.add(comment)
     session.flush()
     return comment
+
+
+def _pasted(session: Session, campaign_id: int, body: str) -> bool:
+    """Whether the same long text was posted in this campaign in the last day."""
+    if len(body) < DUPLICATE_MIN_LENGTH:
+        return False
+    return bool(
+        session.scalar(
+            select(
+                exists().where(
+                    Comment.campaign_id == campaign_id,
+                    Comment.body_hash == body_hash(body),
+                    Comment.created_at >= utcnow() - DUPLICATE_WINDOW,
+                    Comment.status != CommentStatus.REMOVED,
+                )
+            )
+        )
+    )
 
 
 def publish_reason(session: Session, signature: Signature) -> None:

@@ -5,12 +5,19 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import StringField, SubmitField, TextAreaField
+from wtforms import StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
 
 from campaign.admin.labels import AUDIENCE_LABELS
-from campaign.form_fields import DateField, MaxLength, RadioField, SelectField, TimeField
+from campaign.form_fields import (
+    DateField,
+    MaxLength,
+    RadioField,
+    SelectField,
+    TextAreaField,
+    TimeField,
+)
 from campaign.models import Audience
 from campaign.services.broadcasts import BODY_MAX, SUBJECT_MAX, BroadcastData, BroadcastText
 

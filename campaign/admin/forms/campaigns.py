@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, StringField, SubmitField, TextAreaField
+from wtforms import BooleanField, HiddenField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
-from campaign.form_fields import IntegerField, MaxLength, SelectField
+from campaign.form_fields import IntegerField, MaxLength, SelectField, TextAreaField
 from campaign.services.campaign_admin import (
     SLUG_MAX_LENGTH,
     SLUG_MIN_LENGTH,

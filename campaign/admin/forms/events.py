@@ -6,7 +6,7 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import StringField, SubmitField, TextAreaField, URLField
+from wtforms import StringField, SubmitField, URLField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Optional, ValidationError
 
@@ -16,6 +16,7 @@ from campaign.form_fields import (
     IntegerField,
     MaxLength,
     SelectField,
+    TextAreaField,
     TimeField,
 )
 from campaign.models import EventMode
