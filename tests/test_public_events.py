@@ -709,3 +709,20 @@ def test_the_thanks_page_invites_to_propose_when_there_is_no_rally(client, campa
     html = client.get(f"/en/c/{SLUG}/thanks").text
     assert "No rally near you yet" in text(html)
     assert tags(html, "a", href=f"/en/c/{SLUG}/events/propose")
+
+
+def test_confirming_on_another_device_offers_the_rally_in_the_signers_city(app, campaign, db):
+    # Signed on a laptop, confirmed from the email on a phone: the phone's thanks page still
+    # knows where the signer lives.
+    from campaign.models import Signature
+    from campaign.services import signing
+
+    make_event(campaign, title="Lyon march", city="Lyon", country="FR", starts_at=STARTS)
+    db.session.commit()
+    app.test_client().post(f"/en/c/{SLUG}", data=sign_data(city="Lyon", country="FR"))
+    signature = db.session.scalars(select(Signature)).one()
+    phone = app.test_client()
+    token = signing.confirmation_token(signature)
+    response = phone.post(f"/en/c/{SLUG}/confirm/{token}")
+    html = phone.get(path_of(response.location)).text
+    assert "Lyon march" in text(html)

@@ -167,7 +167,7 @@ def confirm(slug: str, token: str):
         ), 404
 
     if signature.is_confirmed:
-        readers.remember_mailbox(signature.email_key)
+        _remember_signer(signature)
         return redirect(url_for("public.thanks", slug=slug))
     if request.method == "POST" and form.validate_on_submit():
         try:
@@ -176,13 +176,19 @@ def confirm(slug: str, token: str):
             db.session.rollback()
             return closed_page(localized)
         db.session.commit()
-        # Following the link proved the mailbox: this browser may now comment without a second
-        # confirmation.
-        readers.remember_mailbox(signature.email_key)
+        _remember_signer(signature)
         return redirect(url_for("public.thanks", slug=slug))
     return render_template(
         "public/confirm.html", form=form, signature=signature, **page_context(localized)
     )
+
+
+def _remember_signer(signature) -> None:
+    """Following the link proved the mailbox: this browser may now comment without a second
+    confirmation, and is offered rallies near where the signer lives, even when the email was
+    opened on another device than the one that signed."""
+    readers.remember_mailbox(signature.email_key)
+    readers.remember_place(signature.city or "", signature.country or "")
 
 
 @bp.route("/<lang>/c/<slug>/thanks")

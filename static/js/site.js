@@ -69,3 +69,50 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   }
 });
+
+// Rallies: a map of the listed events that have coordinates, when Leaflet and the map tiles can
+// be loaded. The list above stands on its own; the map stays hidden if anything fails.
+document.addEventListener("DOMContentLoaded", () => {
+  const box = document.getElementById("events-map");
+  if (!box) return;
+  const places = [...document.querySelectorAll(".event-card[data-lat][data-lon]")]
+    .map((card) => {
+      const link = card.querySelector(".event-card__title a");
+      return {
+        lat: Number(card.dataset.lat),
+        lon: Number(card.dataset.lon),
+        title: link ? link.textContent : "",
+        href: link ? link.getAttribute("href") : "",
+      };
+    })
+    .filter((p) => Number.isFinite(p.lat) && Number.isFinite(p.lon));
+  if (!places.length) return;
+  const css = document.createElement("link");
+  css.rel = "stylesheet";
+  css.href = box.dataset.leafletCss;
+  document.head.append(css);
+  const script = document.createElement("script");
+  script.src = box.dataset.leaflet;
+  script.onload = () => {
+    const L = window.L;
+    if (!L) return;
+    box.hidden = false;
+    const map = L.map(box, { scrollWheelZoom: false });
+    L.tileLayer("https://tile.openstreetmap.org/{z}/{x}/{y}.png", {
+      maxZoom: 18,
+      attribution: box.dataset.attribution,
+    }).addTo(map);
+    const bounds = [];
+    for (const place of places) {
+      const marker = L.marker([place.lat, place.lon], { title: place.title, alt: place.title });
+      const link = document.createElement("a");
+      link.href = place.href;
+      link.textContent = place.title;
+      marker.bindPopup(link).addTo(map);
+      bounds.push([place.lat, place.lon]);
+    }
+    map.fitBounds(bounds, { padding: [30, 30], maxZoom: 12 });
+    box.dataset.ready = String(places.length);
+  };
+  document.head.append(script);
+});

@@ -189,3 +189,23 @@ def test_where_to_rally_to_a_full_event_and_a_freed_place(browser, live_server, 
     screenshot(organizer, "event-attendees")
     for page in (organizer, *pages):
         page.context.close()
+
+
+def test_the_rallies_list_has_a_map_and_still_lists_without_it(browser, live_server, screenshot):
+    # The demo's London, Paris and Istanbul rallies have coordinates; its online one has none.
+    context = browser.new_context(base_url=live_server.url, locale="en-US")
+    page = context.new_page()
+    page.goto("/en/c/aleppo/events")
+    expect(page.locator("#events-map")).to_have_attribute("data-ready", "3")
+    expect(page.locator("#events-map .leaflet-marker-icon")).to_have_count(3)
+    screenshot(page, "events-map")
+    context.close()
+
+    without_script = browser.new_context(
+        base_url=live_server.url, locale="en-US", java_script_enabled=False
+    )
+    page = without_script.new_page()
+    page.goto("/en/c/aleppo/events")
+    expect(page.locator("#events-map")).to_be_hidden()
+    expect(page.locator(".event-card")).to_have_count(4)
+    without_script.close()
