@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g, redirect, render_template, request
+from flask import Flask, current_app, g, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import NotFound
 
-from campaign.i18n import best_language
+from campaign.i18n import best_language, negotiated_redirect
 
 
 def _unprefixed_redirect():
@@ -21,7 +21,7 @@ def _unprefixed_redirect():
     except Exception:
         return None
     query = request.query_string.decode()
-    return redirect(target + (f"?{query}" if query else ""))
+    return negotiated_redirect(target + (f"?{query}" if query else ""))
 
 
 def _error_language() -> str:

@@ -52,7 +52,23 @@ def ui_language_name(code: str) -> str:
     return name[:1].upper() + name[1:]
 
 
+def negotiated_redirect(target: str):
+    """A redirect chosen by the reader's language cookie and Accept-Language: caches must keep
+    one per language, not hand one reader's language to everyone."""
+    from flask import redirect
+
+    response = redirect(target)
+    response.vary.update(("Cookie", "Accept-Language"))
+    return response
+
+
 def init_app(app: Flask) -> None:
+    # `dir_of(code)` beside every `lang=` on text in another language than the page's: an
+    # English title on an Arabic page must stay left-to-right, and an Arabic one on an English
+    # page right-to-left.
+    app.jinja_env.globals["dir_of"] = text_direction
+    app.jinja_env.globals["ui_language_name"] = ui_language_name
+
     @app.context_processor
     def _language_context():
         lang = getattr(g, "lang", None) or app.config["BABEL_DEFAULT_LOCALE"]

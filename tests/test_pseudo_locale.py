@@ -33,7 +33,9 @@ from tests.factories import (
     login,
     make_campaign,
     make_comment,
+    make_event,
     make_organizer,
+    make_rsvp,
     make_signature,
     make_subscriber,
 )
@@ -244,6 +246,18 @@ def world(pseudo_app):
     add_member(campaign, admin, Role.OWNER)
     make_subscriber(campaign, "sub@example.org", language=PSEUDO)
     _updates(campaign, admin)
+    event = make_event(
+        campaign,
+        title="Ĉe la placo",
+        description="Ĉiuj venu",
+        venue="Ĉefplaco",
+        language=PSEUDO,
+        city="Ĉerkeso",
+        latitude=48.1,
+        longitude=11.5,
+        capacity=5,
+    )
+    make_rsvp(event, full_name="Ĵaĥo", email="rsvp@example.org", language=PSEUDO)
     _db.session.commit()
     return campaign, admin
 
@@ -290,6 +304,14 @@ def test_public_pages_have_no_untranslated_text(pseudo_app, world, english_words
             f"/{PSEUDO}/c/{SLUG}/confirm/not-a-token",
             f"/{PSEUDO}/c/{SLUG}/comments/confirm/not-a-token",
             f"/{PSEUDO}/c/no-such-campaign",
+            f"/{PSEUDO}/c/{SLUG}/events",
+            f"/{PSEUDO}/c/{SLUG}/events?city=Berlin&country=DE",
+            f"/{PSEUDO}/c/{SLUG}/events/propose",
+            f"/{PSEUDO}/c/{SLUG}/updates",
+            f"/{PSEUDO}/subscribe/sent",
+            f"/{PSEUDO}/subscribe/confirm/not-a-token",
+            f"/{PSEUDO}/preferences/not-a-token",
+            "/u/not-a-token",
         ],
         english_words,
     )
@@ -333,8 +355,8 @@ def test_the_organizer_panel_has_no_untranslated_text(pseudo_app, world, english
 
 
 def test_emails_have_no_untranslated_text(pseudo_app, world, english_words):
-    from campaign.models import Broadcast
-    from campaign.services import broadcasts, digests, moderation, subscribers
+    from campaign.models import Broadcast, Rsvp
+    from campaign.services import broadcasts, digests, moderation, rsvps, subscribers
     from campaign.services.comments import CommentData, CommentRules, post_comment
     from campaign.services.organizers import invite, request_password_reset
     from campaign.services.signing import SignatureData, sign
@@ -362,6 +384,9 @@ def test_emails_have_no_untranslated_text(pseudo_app, world, english_words):
         invite(_db.session, admin, campaign, "new@example.org", Role.EDITOR)
         _db.session.commit()
         moderation.send_moderation_alerts(_db.session)
+        record = _db.session.scalars(select(Rsvp)).one()
+        for template in rsvps.SUBJECTS:
+            rsvps.queue_rsvp_email(_db.session, record, template)
         tomorrow = datetime.combine(date.today() + timedelta(days=1), time(9), tzinfo=UTC)
         assert digests.send_due(_db.session, now=tomorrow) == 1
     messages = _db.session.scalars(select(OutboxMessage)).all()
@@ -376,6 +401,7 @@ def test_emails_have_no_untranslated_text(pseudo_app, world, english_words):
         "subscription_confirmation",
         "broadcast_test",
         "digest",
+        *rsvps.SUBJECTS,
     }
     for message in messages:
         text = f"{message.subject}\n{message.text_body}"

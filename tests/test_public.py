@@ -138,6 +138,23 @@ def test_root_redirects_by_accept_language(client):
     assert path_of(response.location) == "/en/"
 
 
+@pytest.mark.parametrize("path", ["/", "/c/clean-water"])
+def test_language_redirects_vary_by_cookie_and_accept_language(client, petition, path):
+    response = client.get(path, headers={"Accept-Language": "ru"})
+    assert {"cookie", "accept-language"} <= {v.lower() for v in response.vary}
+
+
+def test_the_panel_does_not_change_the_public_language(client, petition, db):
+    from tests.factories import login, make_organizer
+
+    client.get("/ru/c/clean-water")
+    organizer = make_organizer(email="panel@example.org", language="en")
+    login(client, organizer)
+    client.get("/admin/")
+    response = client.get("/", headers={"Accept-Language": "en"})
+    assert path_of(response.location) == "/ru/"
+
+
 def test_root_redirects_to_the_first_language_without_preferences(client):
     response = client.get("/")
     assert response.status_code == 302
@@ -175,6 +192,16 @@ def test_unprefixed_petition_url_redirects_to_the_readers_language(client, petit
 @pytest.mark.parametrize("path", ["/xx/c/clean-water", "/de/c/clean-water", "/xx/"])
 def test_unknown_language_prefix_is_404(client, petition, path):
     assert client.get(path).status_code == 404
+
+
+def test_text_in_another_language_keeps_its_own_direction(client, db):
+    make_campaign(slug="arabic", languages=("ar",), default_language="ar", title="أوقفوا القصف")
+    db.session.commit()
+    html = client.get("/en/c/arabic").text
+    assert tag(html, "html") == {"lang": "en", "dir": "ltr"}
+    assert tag(html, "div", class_="petition") == {"class": "petition", "lang": "ar", "dir": "rtl"}
+    switcher = tag(html, "a", hreflang="ru")
+    assert (switcher["lang"], switcher["dir"]) == ("ru", "ltr")
 
 
 def test_html_lang_and_dir_follow_the_url(client, petition):
@@ -338,7 +365,7 @@ def test_fallback_notice_when_no_translation(client, db):
     assert notice["role"] == "status"
     assert "Only in English" in text(html)
     # The notice, in the reader's language, names the language the petition is shown in.
-    assert "English" in text(re.search(r'<p class="notice".*?</p>', html, re.S)[0])
+    assert "Английский" in text(re.search(r'<p class="notice".*?</p>', html, re.S)[0])
 
 
 def test_fallback_notice_in_english(client, db):
@@ -353,7 +380,8 @@ def test_fallback_notice_in_english(client, db):
     html = client.get("/en/c/russian-only").text
     assert tag(html, "html")["lang"] == "en"
     page = text(html)
-    assert "This petition is not yet available in your language. It is shown in Русский." in page
+    # Named in the reader's language, in a sentence; the links name each language in itself.
+    assert "This petition is not yet available in your language. It is shown in Russian." in page
     assert "Только по-русски" in page
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -47,3 +48,30 @@ def test_catalog_is_complete_and_consistent(path, extracted):
     assert not untranslated, f"{path.parts[-3]}: untranslated or fuzzy: {untranslated}"
     problems = [(message.id, errors) for message, errors in catalog.check()]
     assert not problems, f"{path.parts[-3]}: placeholder problems: {problems}"
+
+
+PLACEHOLDER = re.compile(r"%\((\w+)\)[sdfr]")
+
+
+@pytest.mark.parametrize("path", CATALOGS, ids=lambda p: p.parts[-3])
+def test_translations_keep_every_placeholder(path):
+    """Babel's check misses a translation that drops a placeholder ("Hello %(name)s" →
+    "Привет"): the reader would lose the name. Every singular keeps all of the source's; of a
+    plural, every form uses only the source's and the last (general) form keeps them all (the
+    forms for one or two may spell the number out, as Arabic does)."""
+    with path.open("rb") as f:
+        catalog = read_po(f)
+    dropped = []
+    for message in catalog:
+        if not message.id or not message.string:
+            continue
+        if isinstance(message.id, tuple):
+            source = set(PLACEHOLDER.findall(message.id[0] + message.id[1]))
+            forms = [set(PLACEHOLDER.findall(form)) for form in message.string]
+            if any(form - source for form in forms) or forms[-1] != set(
+                PLACEHOLDER.findall(message.id[1])
+            ):
+                dropped.append(message.id[0])
+        elif set(PLACEHOLDER.findall(message.string)) != set(PLACEHOLDER.findall(message.id)):
+            dropped.append(message.id)
+    assert not dropped, f"{path.parts[-3]}: placeholders lost or added: {dropped}"

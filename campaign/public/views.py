@@ -15,7 +15,7 @@ from flask import (
 from flask_babel import gettext as _
 
 from campaign.extensions import db, limiter
-from campaign.i18n import LANGUAGE_COOKIE, best_language
+from campaign.i18n import LANGUAGE_COOKIE, best_language, negotiated_redirect
 from campaign.public import bp, readers
 from campaign.public.forms import ConfirmForm, SignForm
 from campaign.public.pages import (
@@ -55,7 +55,8 @@ def _add_lang(endpoint, values):
 
 @bp.after_app_request
 def _remember_language(response: Response) -> Response:
-    lang = getattr(g, "lang", None)
+    # The public site's language only: the panel's is the organizer's own setting.
+    lang = getattr(g, "lang", None) if request.blueprint != "admin" else None
     if lang and request.cookies.get(LANGUAGE_COOKIE) != lang:
         response.set_cookie(
             LANGUAGE_COOKIE,
@@ -70,7 +71,7 @@ def _remember_language(response: Response) -> Response:
 
 @bp.route("/")
 def root():
-    return redirect(url_for("public.home", lang=best_language()))
+    return negotiated_redirect(url_for("public.home", lang=best_language()))
 
 
 @bp.route("/healthz")
