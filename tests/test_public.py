@@ -204,6 +204,15 @@ def test_text_in_another_language_keeps_its_own_direction(client, db):
     assert (switcher["lang"], switcher["dir"]) == ("ru", "ltr")
 
 
+def test_the_home_page_has_a_canonical_url_and_a_default_alternate(client, petition):
+    html = client.get("/ru/").text
+    assert tag(html, "link", rel="canonical")["href"].endswith("/ru/")
+    default = tag(html, "link", hreflang="x-default")["href"]
+    assert path_of(default) == "/"
+    html = client.get("/ru/c/clean-water").text
+    assert path_of(tag(html, "link", hreflang="x-default")["href"]) == "/c/clean-water"
+
+
 def test_html_lang_and_dir_follow_the_url(client, petition):
     for path in ("/ru/", "/ru/c/clean-water"):
         html = client.get(path, headers={"Accept-Language": "en"}).text
@@ -260,7 +269,11 @@ def test_petition_page_has_open_graph_canonical_and_hreflang(client, petition):
     assert tag(html, "meta", property="og:url")["content"] == url
     assert tag(html, "link", rel="canonical")["href"] == url
     alternates = {link["hreflang"]: link["href"] for link in tags(html, "link", rel="alternate")}
-    assert alternates == {"en": url, "ru": f"{BASE_URL}/ru/c/clean-water"}
+    assert alternates == {
+        "en": url,
+        "ru": f"{BASE_URL}/ru/c/clean-water",
+        "x-default": f"{BASE_URL}/c/clean-water",
+    }
 
 
 def test_russian_petition_page_is_russian(client, petition):

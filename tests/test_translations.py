@@ -75,3 +75,42 @@ def test_translations_keep_every_placeholder(path):
         elif set(PLACEHOLDER.findall(message.string)) != set(PLACEHOLDER.findall(message.id)):
             dropped.append(message.id)
     assert not dropped, f"{path.parts[-3]}: placeholders lost or added: {dropped}"
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        (
+            "ar",
+            {
+                0: "لا تعليقات",
+                1: "تعليق واحد",
+                2: "تعليقان",
+                3: "3 تعليقات",
+                11: "11 تعليقًا",
+                100: "100 تعليق",
+            },
+        ),
+        (
+            "ru",
+            {
+                1: "1 комментарий",
+                3: "3 комментария",
+                5: "5 комментариев",
+                11: "11 комментариев",
+                21: "21 комментарий",
+                22: "22 комментария",
+            },
+        ),
+    ],
+)
+def test_plural_forms_follow_the_language(language, expected):
+    """Arabic has six plural forms and Russian three; the compiled catalog picks the right one."""
+    from flask_babel import force_locale, ngettext
+
+    from campaign import create_app
+
+    app = create_app({"SECRET_KEY": "x", "LANGUAGES": ["en", language], "TESTING": True})
+    with app.test_request_context(), force_locale(language):
+        for n, words in expected.items():
+            assert ngettext("%(num)s comment", "%(num)s comments", n) == words
