@@ -601,8 +601,26 @@ def test_approving_with_trust_lists_the_host(db, as_owner, campaign):
     body = page(as_owner, response.location)
     assert "Hanna Host is a trusted host now" in body
     trusted = body.split('id="trusted-heading"', 1)[1]
-    assert "<li>Hanna Host</li>" in trusted
+    assert "<li>Hanna Host" in trusted
     assert [e.action for e in audit_actions(campaign)] == ["event.trust_host", "event.approve"]
+
+
+def test_a_trusted_host_can_be_untrusted(db, as_owner, campaign):
+    event = _proposal(campaign)
+    db.session.commit()
+    as_owner.post(f"/admin/c/rallies/events/{event.id}/approve", data={"trust": "1"})
+    host = db.session.scalars(select(TrustedHost)).one()
+    body = page(as_owner, "/admin/c/rallies/events")
+    remove = f"/admin/c/rallies/trusted-hosts/{host.id}/remove"
+    assert f'action="{remove}"' in body
+
+    response = as_owner.post(remove)
+    assert "no longer trusted" in page(as_owner, response.location)
+    db.session.rollback()
+    assert db.session.scalars(select(TrustedHost)).first() is None
+    assert audit_actions(campaign)[-1].action == "event.untrust_host"
+    # Again: nothing left to remove, said plainly.
+    assert "Nothing was changed" in page(as_owner, as_owner.post(remove).location)
 
 
 def test_declining_keeps_it_unpublished(db, as_owner, campaign):

@@ -250,6 +250,13 @@ def test_create_refuses_a_wrong_event_and_writes_nothing(db, campaign, organizer
     assert db.session.scalar(select(func.count()).select_from(Event)) == 0
 
 
+def test_create_refuses_an_event_already_over(db, campaign, organizer):
+    past = _data(starts_local=datetime(2020, 3, 1, 12), ends_local=datetime(2020, 3, 1, 14))
+    with pytest.raises(InvalidEvent) as refused:
+        events.create_event(db.session, organizer, campaign, past)
+    assert (refused.value.field, refused.value.reason) == ("ends_local", "past")
+
+
 def _event_with_people(db, campaign, organizer, **data):
     """An event with one person in every state of an RSVP."""
     event = events.create_event(db.session, organizer, campaign, _data(capacity=2, **data))

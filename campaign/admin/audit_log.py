@@ -76,6 +76,7 @@ ACTION_LABELS = {
     "event.approve": _l("Approved a proposed event"),
     "event.decline": _l("Declined a proposed event"),
     "event.trust_host": _l("Trusted a host to publish events without approval"),
+    "event.untrust_host": _l("Stopped trusting a host: their proposals wait for approval"),
     "event.host_message": _l("A host wrote to the people coming to their event"),
     "event.export": _l("Exported an event's attendees"),
     "rsvp.cancel": _l("Cancelled someone's RSVP"),

@@ -59,6 +59,7 @@ EVENT_ERRORS = {
         "The end must be after the start. For an event that ends after midnight, give the day"
         " it ends on."
     ),
+    ("ends_local", "past"): _l("This event would be over already: choose a day in the future."),
     ("mode", "unknown"): _l("Choose one of the options in the list."),
     ("city", "required"): _l("Enter the city: an event in person needs one."),
     ("country", "unknown"): _l("Choose the country from the list."),
@@ -463,3 +464,19 @@ def where_to_rally(campaign: Campaign):
         best=best,
         country_label=lambda code: country_name(code, g.lang),
     )
+
+
+@bp.route("/c/<slug>/trusted-hosts/<int:host_id>/remove", methods=["POST"])
+@campaign_screen(Action.MANAGE_EVENTS)
+def untrust_host(campaign: Campaign, host_id: int):
+    if not EventActionForm().validate_on_submit():
+        abort(400)
+    if event_service.untrust_host(db.session, current_user, campaign, host_id):
+        db.session.commit()
+        flash(
+            _("The host is no longer trusted: their next proposals wait for approval."), "success"
+        )
+    else:
+        db.session.rollback()
+        flash(_("That host was not trusted any more. Nothing was changed."), "info")
+    return _to_events(campaign)

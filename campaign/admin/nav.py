@@ -53,6 +53,7 @@ CAMPAIGN_NAV: list[NavItem] = [
             "admin.event_attendees_csv",
             "admin.event_sign_in_sheet",
             "admin.where_to_rally",
+            "admin.untrust_host",
         ),
     ),
     NavItem(

@@ -151,13 +151,17 @@ def event_data(event: Event) -> EventData:
 
 
 def create_event(session: Session, actor: Organizer, campaign: Campaign, data: EventData) -> Event:
-    """A scheduled event of the campaign. Raises InvalidEvent."""
+    """A scheduled event of the campaign. Raises InvalidEvent (an event already over, too:
+    nobody could come; a past event can still be edited, to fix its record)."""
     begin_write(session)
+    columns = check_event(data)
+    if columns["ends_at"] <= utcnow():
+        raise InvalidEvent("ends_local", "past")
     event = Event(
         campaign_id=campaign.id,
         status=EventStatus.SCHEDULED,
         created_by_id=actor.id,
-        **check_event(data),
+        **columns,
     )
     session.add(event)
     session.flush()
@@ -344,6 +348,21 @@ def trust_host(
     session.flush()
     audit.record(session, actor, "event.trust_host", campaign, name=name)
     return host
+
+
+def untrust_host(session: Session, actor: Organizer, campaign: Campaign, host_id: int) -> bool:
+    """Stop trusting a host: their next proposals wait for approval again. False when there was
+    no such trusted host (already removed)."""
+    begin_write(session)
+    host = session.scalar(
+        select(TrustedHost).where(TrustedHost.id == host_id, TrustedHost.campaign_id == campaign.id)
+    )
+    if host is None:
+        return False
+    session.delete(host)
+    session.flush()
+    audit.record(session, actor, "event.untrust_host", campaign, name=host.name)
+    return True
 
 
 def host_token(event: Event) -> str:
