@@ -56,6 +56,11 @@ def test_comment_reply_flag_and_moderate(browser, live_server, screenshot):
     supporter.locator("summary.comment-form__summary").click()
     counter = supporter.locator(".counter")
     expect(counter).to_be_visible()
+    # The counter counts down as the supporter types, a line break as one character.
+    limit = int(supporter.locator("#comment-body").get_attribute("maxlength"))
+    supporter.locator("#comment-body").fill("Да\nнет")
+    left = supporter.evaluate(f"new Intl.NumberFormat('ru').format({limit - 6})")
+    expect(counter).to_contain_text(left)
     post_comment(supporter, "Ольга", "olga.e2e@example.org", RUSSIAN_COMMENT)
     expect(supporter.locator(".flash")).to_be_visible()
     expect(comment_article(supporter, RUSSIAN_COMMENT)).to_have_count(0)
