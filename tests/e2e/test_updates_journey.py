@@ -96,8 +96,14 @@ def test_subscribe_write_send_and_unsubscribe(browser, live_server, screenshot):
 
     editor.get_by_label("Version").select_option("ru")
     editor.get_by_role("button", name="Send me a test").click()
-    (test,) = live_server.mail.wait_for("organizer@example.org", timeout=15)[-1:]
-    assert test.subject == "[Тест] Совет нас выслушает"
+    # The organizer gets other mail too (a digest, say): look for the test among it.
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        tests = [m for m in live_server.mail.to("organizer@example.org") if "[" in m.subject]
+        if tests:
+            break
+        time.sleep(0.1)
+    assert [m.subject for m in tests] == ["[Тест] Совет нас выслушает"]
 
     editor.get_by_role("button", name="Send now").click()
     expect(editor.locator(".flash")).to_contain_text("Sending to 1 person.")
