@@ -6,6 +6,7 @@ from flask import Flask, current_app, g, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import NotFound
 
+from campaign.extensions import db
 from campaign.i18n import best_language, negotiated_redirect
 
 
@@ -58,5 +59,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(500)
     def server_error(error):
+        # The failure may have broken the session's transaction; the page must still render
+        # (and nothing half-done may be committed later).
+        db.session.rollback()
         g.setdefault("lang", _error_language())
         return render_template("errors/500.html"), 500

@@ -438,7 +438,7 @@ def test_outcome_falls_back_to_the_default_language(db, client, owner):
         "/admin/c/two/outcome", data={"kind": "outcome", "text_en": "Talks begin.", "text_ru": ""}
     )
     russian = client.get("/ru/c/two").get_data(as_text=True)
-    assert 'lang="en">' in russian
+    assert 'lang="en" dir="ltr">' in russian
     assert "Talks begin." in russian
     assert "Victory!" not in russian
 

@@ -151,3 +151,20 @@ def test_row_rolled_back_to_a_savepoint_is_never_delivered(app, db, mail):
     _deliver(app, db)
     assert [sent.to for sent in mail.sent] == ["kept@example.org"]
     assert [row.id for row in _rows(db)] == [kept.id]
+
+
+def test_every_supporter_email_links_to_their_preferences(client, db):
+    message = _queue_confirmation(db, language="ru")
+    db.session.commit()
+    (link,) = [w for w in message.text_body.split() if "/preferences/" in w]
+    assert link.startswith("http://campaign.test/ru/preferences/")
+    assert f'href="{link}"' in message.html_body
+    assert message.text_body.rstrip().endswith(link)
+    path = link.removeprefix("http://campaign.test")
+    assert client.get(path).status_code == 200
+
+
+def test_organizers_own_mail_has_no_preferences_link(db):
+    message = _queue_confirmation(db, preferences=False)
+    assert "/preferences/" not in message.text_body
+    assert "/preferences/" not in message.html_body

@@ -6,6 +6,7 @@ import json
 
 from flask import render_template
 from flask_babel import force_locale
+from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from campaign.models import OutboxMessage
@@ -22,6 +23,7 @@ def queue_email(
     subject,
     bulk: bool = False,
     unsubscribe_url: str | None = None,
+    preferences: bool = True,
     **context,
 ) -> OutboxMessage:
     """Render `mail/<template>.txt` and `.html` in `language` and add them as one outbox row.
@@ -33,12 +35,20 @@ def queue_email(
     mailbox is suppressed (bounced, complained…). With `unsubscribe_url` (see
     `services.subscribers.unsubscribe_url`) the message is bulk, carries RFC 8058 one-click
     `List-Unsubscribe` headers, and the templates get `unsubscribe_url` to show the link.
+
+    Every email to a supporter ends with a link to their email preferences (which campaigns,
+    which language, unsubscribe); `preferences=False` leaves it out of organizers' own mail
+    (digests, alerts, resets, invitations), which their account page governs.
     """
     headers: dict[str, str] = {}
     if unsubscribe_url:
         bulk = True
         headers["List-Unsubscribe"] = f"<{unsubscribe_url}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    if preferences and not context.get("preferences_url"):
+        from campaign.services.subscribers import preferences_url
+
+        context["preferences_url"] = preferences_url(to_email, language)
     with force_locale(language):
         subject_text = str(subject)
         context.update(
@@ -49,6 +59,9 @@ def queue_email(
         )
         text_body = render_template(f"mail/{template}.txt", **context)
         html_body = render_template(f"mail/{template}.html", **context)
+        link = context.get("preferences_url")
+        if link and link not in text_body:
+            text_body = f"{text_body.rstrip()}\n\n-- \n{_('Choose what you get:')} {link}\n"
     message = OutboxMessage(
         kind=kind,
         to_email=to_email,

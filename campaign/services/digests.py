@@ -522,6 +522,7 @@ def _queue_digest(session: Session, organizer: Organizer, due: DueDigest, digest
     return queue_email(
         session,
         kind="digest",
+        preferences=False,
         template="digest",
         language=organizer.language,
         to_email=organizer.email,

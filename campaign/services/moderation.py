@@ -418,6 +418,7 @@ def _queue_alert(
     queue_email(
         session,
         kind="moderation_alert",
+        preferences=False,
         template="moderation_alert",
         language=language,
         to_email=moderator.email,

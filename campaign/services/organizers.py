@@ -107,6 +107,7 @@ def request_password_reset(session: Session, email: str, language: str) -> bool:
     queue_email(
         session,
         kind="password_reset",
+        preferences=False,
         template="password_reset",
         language=organizer.language or language,
         to_email=organizer.email,
@@ -177,6 +178,7 @@ def invite(
     queue_email(
         session,
         kind="team_invitation",
+        preferences=False,
         template="invitation",
         language=language,
         to_email=address,
