@@ -577,3 +577,32 @@ def test_saving_the_profile_leaves_the_digest_settings_alone(client, db, ada):
     )
     assert response.status_code == 302
     assert db.session.get(Membership, Membership.query.one().id).digest == DigestFrequency.DAILY
+
+
+def test_one_click_in_a_digest_stops_the_digests(client, db, berlin_with_news):
+    """RFC 8058: the digest carries List-Unsubscribe headers; one POST, without logging in,
+    turns the organizer's digests off on every campaign, and the next day sends nothing."""
+    import json
+
+    from campaign.models import Membership
+
+    other = make_campaign(slug="second")
+    member(other, berlin_with_news)
+    sign(other, at(-2), "DE", "Berlin")
+    db.session.commit()
+    assert send_due(db.session, at(6)) == 1
+    (message,) = digest_messages(db)
+    headers = json.loads(message.headers)
+    assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    link = headers["List-Unsubscribe"].strip("<>")
+    assert link in message.text_body
+    assert link in message.html_body
+
+    response = client.post(link.removeprefix("http://campaign.test"))
+    assert response.status_code == 200
+    assert "no more digests" in response.text
+    db.session.expire_all()
+    assert {m.digest for m in db.session.scalars(select(Membership))} == {DigestFrequency.OFF}
+    sign(other, at(20), "DE", "Berlin")
+    db.session.commit()
+    assert send_due(db.session, at(30)) == 0

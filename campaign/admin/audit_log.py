@@ -80,6 +80,7 @@ ACTION_LABELS = {
     "event.host_message": _l("A host wrote to the people coming to their event"),
     "event.export": _l("Exported an event's attendees"),
     "rsvp.cancel": _l("Cancelled someone's RSVP"),
+    "digest.unsubscribe": _l("Unsubscribed from digests with one click"),
     "broadcast.create": _l("Wrote an update"),
     "broadcast.update": _l("Changed an update"),
     "broadcast.test": _l("Sent a test of an update"),

@@ -184,6 +184,11 @@ def preferences(token: str):
     )
 
 
+# Registers the digests' one-click unsubscribe (subscribers.TOPIC_UNSUBSCRIBERS) in every
+# process that answers the links, not only in those that sent a digest.
+import campaign.services.digests  # noqa: E402,F401
+
+
 @bp.route("/u/<token>", methods=["GET", "POST"])
 @csrf.exempt
 @limiter.exempt
@@ -212,6 +217,7 @@ def unsubscribe(token: str):
         form=UnsubscribeForm(formdata=None),
         done=done,
         title=title,
+        topic=link.topic,
         preferences_url=subscribers.preferences_url(link.key, g.lang),
     )
 

@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from flask_babel import LazyString, ngettext
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from campaign.database import begin_write
 from campaign.mail.outbox import queue_email
@@ -58,9 +58,12 @@ from campaign.services import audit
 from campaign.services.authz import PERMISSIONS, Action
 from campaign.services.campaigns import localize
 from campaign.services.countries import country_name
+from campaign.services.email_addresses import mailbox_key
+from campaign.services.errors import InvalidEmail
 from campaign.services.events import timezone_names, where_to_rally
 from campaign.services.moderation import QueueTab, queue_counts
 from campaign.services.stats import top_countries
+from campaign.services.subscribers import TOPIC_UNSUBSCRIBERS, unsubscribe_url
 from campaign.urls import external_url
 
 log = logging.getLogger(__name__)
@@ -528,13 +531,39 @@ def _queue_digest(session: Session, organizer: Organizer, due: DueDigest, digest
         to_email=organizer.email,
         to_name=organizer.name,
         subject=subject,
-        bulk=True,
+        unsubscribe_url=unsubscribe_url(organizer.email, None, organizer.language, topic=TOPIC),
         digests=digests,
         weekly=weekly,
         period_end_local=due.send_at.astimezone(zone),
         zone=zone.key,
         account_url=external_url("admin.account"),
     )
+
+
+def turn_off_digests(session: Session, key: str) -> None:
+    """The one-click unsubscribe of a digest (RFC 8058): no more digests for that organizer, on
+    any campaign. Turning them on again is a choice on the account page."""
+    for organizer in session.scalars(
+        select(Organizer).options(selectinload(Organizer.memberships))
+    ):
+        if _mailbox(organizer.email) != key:
+            continue
+        changed = [m for m in organizer.memberships if m.digest != DigestFrequency.OFF]
+        for membership in changed:
+            membership.digest = DigestFrequency.OFF
+            audit.record(session, organizer, "digest.unsubscribe", membership.campaign)
+    session.flush()
+
+
+def _mailbox(address: str) -> str:
+    try:
+        return mailbox_key(address)
+    except InvalidEmail:
+        return address.lower()
+
+
+TOPIC = "digest"
+TOPIC_UNSUBSCRIBERS[TOPIC] = turn_off_digests
 
 
 def _subject(weekly: bool, campaigns: int) -> str:
