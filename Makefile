@@ -51,6 +51,10 @@ test: $(DEV_STAMP) compile-translations
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
+# The load benchmark (see bench/run.py): `make bench BENCH_ARGS="--seconds 60 --big 1000000"`.
+bench: $(DEV_STAMP) compile-translations
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
