@@ -288,3 +288,9 @@ def test_a_sent_update_is_written_at_once_by_one_chain_of_jobs(
     assert sorted(m.to for m in mail.sent) == [f"reader{n}@example.org" for n in range(3)]
     assert _db.session.get(Broadcast, update_id).status == BroadcastStatus.SENT
     assert not mail_queue.connection.exists(UPDATES_CHAIN_KEY)
+
+
+def test_the_queue_reuses_one_redis_client(redis_app):
+    from campaign.mail.worker import _queue
+
+    assert _queue().connection is _queue().connection
