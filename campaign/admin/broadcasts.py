@@ -192,7 +192,6 @@ def _edit(campaign: Campaign, broadcast: Broadcast | None):
         form=form,
         languages=_languages(campaign),
         preview=preview,
-        direction=text_direction,
     ), status
 
 

@@ -18,6 +18,7 @@ from campaign.form_fields import (
     TextAreaField,
     TimeField,
 )
+from campaign.i18n import text_direction
 from campaign.models import Audience
 from campaign.services.broadcasts import BODY_MAX, SUBJECT_MAX, BroadcastData, BroadcastText
 
@@ -95,6 +96,8 @@ def broadcast_form(
                 _("Subject (%(language)s)", language=name),
                 validators=[MaxLength(SUBJECT_MAX)],
                 filters=[_strip],
+                # The text is in that language, whatever the panel's: typed in its direction.
+                render_kw={"lang": code, "dir": text_direction(code)},
             ),
         )
         setattr(
@@ -104,7 +107,7 @@ def broadcast_form(
                 _("Message (%(language)s)", language=name),
                 validators=[MaxLength(BODY_MAX)],
                 description=_l("Markdown: **bold**, *italic*, - a list item, [a link](https://…)."),
-                render_kw={"rows": 12},
+                render_kw={"rows": 12, "lang": code, "dir": text_direction(code)},
             ),
         )
     form = Form(**kwargs)
