@@ -22,3 +22,11 @@ max_requests_jitter = 1000
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
 errorlog = "-"
+
+
+def post_worker_init(worker):
+    # The comment language detector's model loads in a second: before the first request, not
+    # during a signer's.
+    from campaign.services.language_detection import warm_up
+
+    warm_up()

@@ -42,6 +42,12 @@ def detect_language(text: str, languages: Iterable[str]) -> str:
     return language if best / sum(probabilities.values()) >= MIN_CONFIDENCE else UNKNOWN
 
 
+def warm_up() -> None:
+    """Load the model now (a second, ~90 MB), so that no reader's request pays for it: called
+    by gunicorn in each worker before it takes requests (deploy/gunicorn.conf.py)."""
+    _identifier()
+
+
 def _identifier():
     # Loading the model takes about a second; do it once per process.
     global _identifier_instance
