@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from campaign import cli, database, errors, i18n, static_files
+from campaign import cli, database, errors, i18n, security, static_files
 from campaign.config import load_config
 from campaign.extensions import babel, csrf, db, limiter, login_manager, migrate
 from campaign.mail import worker
@@ -45,6 +45,7 @@ def create_app(config: dict | None = None) -> Flask:
     i18n.init_app(app)
     worker.init_app(app)
     static_files.init_app(app)
+    security.init_app(app)
 
     from campaign.admin import bp as admin_bp
     from campaign.api import bp as api_bp

@@ -120,4 +120,7 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict:
         # proxy's address and the per-IP rate limits become one bucket for the whole site.
         # Never more than there are: a client could then forge its address.
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
+        # Request bodies larger than this are refused with a 413 page before any form is read;
+        # the largest real form (an update in eight languages) stays well under it.
+        "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(2 * 1024 * 1024))),
     }

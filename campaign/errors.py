@@ -52,6 +52,11 @@ def init_app(app: Flask) -> None:
         g.setdefault("lang", _error_language())
         return render_template("errors/csrf.html"), 400
 
+    @app.errorhandler(413)
+    def too_large(error):
+        g.setdefault("lang", _error_language())
+        return render_template("errors/413.html"), 413
+
     @app.errorhandler(429)
     def rate_limited(error):
         g.setdefault("lang", _error_language())
