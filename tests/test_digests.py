@@ -502,6 +502,27 @@ def test_the_worker_sends_digests_with_its_periodic_tasks(app, db, due_now):
     assert len(digest_messages(db)) == 1
 
 
+def test_rq_workers_on_two_machines_send_the_digest_once(
+    app, db, due_now, database_url, sendgrid, mail, redis_url
+):
+    """With REDIS_URL, the sweep job of each RQ worker runs the digests; two workers (two
+    machines) sweeping within the same hour send one digest, delivered through SendGrid."""
+    from campaign import create_app
+    from campaign.extensions import db as _db
+    from tests.conftest import test_config
+
+    for _machine in range(2):
+        rq_app = create_app(test_config(database_url, sendgrid, REDIS_URL=redis_url))
+        worker.run_rq_worker(rq_app, burst=True)
+        with rq_app.app_context():
+            _db.session.remove()
+            _db.engine.dispose()
+    assert len(digest_messages(db)) == 1
+    (sent,) = mail.to(due_now.email)
+    assert sent.subject.startswith("Your daily digest")
+    assert sent.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
 # --- settings ------------------------------------------------------------------------------
 
 
