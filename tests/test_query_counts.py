@@ -10,7 +10,9 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import event
 
-from campaign.models import Role
+from campaign.models import Audience, Role
+from campaign.services import broadcasts
+from campaign.services.broadcasts import BroadcastData, BroadcastText
 from tests.factories import (
     add_member,
     login,
@@ -58,13 +60,25 @@ def owner_client(client, db, campaign):
 
 
 def grow(db, campaign, n: int) -> None:
-    """`n` more of everything a page lists: signers, comments with replies, events, RSVPs."""
+    """`n` more of everything a page lists: signers, comments with replies, events, RSVPs, and
+    updates to each event's attendees."""
+    author = make_organizer()
     for _ in range(n):
         make_signature(campaign, confirmed=True, is_public=True)
         top = make_comment(campaign)
         make_comment(campaign, reply_to=top)
         rally = make_event(campaign)
         make_rsvp(rally)
+        broadcasts.create_broadcast(
+            db.session,
+            author,
+            campaign,
+            BroadcastData(
+                texts={"en": BroadcastText("News", "For the rally.")},
+                audience=Audience.EVENT,
+                event_id=rally.id,
+            ),
+        )
     db.session.commit()
 
 

@@ -100,7 +100,7 @@ def admin_broadcast_audience(broadcast: Broadcast) -> str:
     label = str(AUDIENCE_LABELS[broadcast.audience])
     detail = ""
     if broadcast.audience_event_id:
-        detail = broadcasts.audience_event_title(db.session, broadcast) or ""
+        detail = broadcasts.audience_event_title(broadcast) or ""
     elif broadcast.audience_country:
         detail = country_name(broadcast.audience_country, g.lang)
     return f"{label}: {detail}" if detail else label
@@ -214,11 +214,13 @@ def broadcast_edit(campaign: Campaign, broadcast_id: int):
 # --- the update: count, previews, test, send ----------------------------------------------------
 
 
+def _version_choices(broadcast: Broadcast) -> list[tuple[str, str]]:
+    return [(v.language, ui_language_name(v.language)) for v in broadcasts.previews(broadcast)]
+
+
 def _render_broadcast(campaign: Campaign, broadcast: Broadcast, **forms):
     test_form = forms.get("test_form") or TestForm()
-    test_form.language.choices = [
-        (v.language, ui_language_name(v.language)) for v in broadcasts.previews(broadcast)
-    ]
+    test_form.language.choices = _version_choices(broadcast)
     sending = broadcast.status == BroadcastStatus.SENDING
     return render_template(
         "admin/broadcasts/show.html",
@@ -249,7 +251,7 @@ def broadcast(campaign: Campaign, broadcast_id: int):
 def broadcast_test(campaign: Campaign, broadcast_id: int):
     broadcast = _broadcast_or_404(campaign, broadcast_id)
     form = TestForm()
-    form.language.choices = [(v.language, v.language) for v in broadcasts.previews(broadcast)]
+    form.language.choices = _version_choices(broadcast)
     if not form.validate_on_submit():
         return _render_broadcast(campaign, broadcast, test_form=form)
     message = broadcasts.send_test(db.session, current_user, broadcast, form.language.data)
@@ -317,7 +319,7 @@ def broadcast_schedule(campaign: Campaign, broadcast_id: int):
     return _to_broadcast(broadcast)
 
 
-def _action(campaign: Campaign, broadcast_id: int, run, done: str):
+def _action(campaign: Campaign, broadcast_id: int, run, done: str, *, sends: bool = False):
     broadcast = _broadcast_or_404(campaign, broadcast_id)
     if not ActionForm().validate_on_submit():
         abort(400)
@@ -328,7 +330,8 @@ def _action(campaign: Campaign, broadcast_id: int, run, done: str):
         flash(_("The update's status changed meanwhile. Nothing was done."), "info")
     else:
         db.session.commit()
-        kick_updates(current_app)
+        if sends:
+            kick_updates(current_app)
         flash(done, "success")
     return _to_broadcast(broadcast)
 

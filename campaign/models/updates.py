@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from campaign.extensions import db
 from campaign.models.campaigns import Campaign
+from campaign.models.events import Event
 from campaign.models.types import UTCDateTime, utcnow, value_enum
 
 __all__ = [
@@ -123,6 +124,7 @@ class Broadcast(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     campaign: Mapped[Campaign] = relationship()
+    audience_event: Mapped[Event | None] = relationship()
     translations: Mapped[list[BroadcastTranslation]] = relationship(
         back_populates="broadcast",
         cascade="all, delete-orphan",

@@ -320,7 +320,7 @@ def campaign_broadcasts(session: Session, campaign: Campaign) -> list[Broadcast]
         session.scalars(
             select(Broadcast)
             .where(Broadcast.campaign_id == campaign.id)
-            .options(selectinload(Broadcast.translations))
+            .options(selectinload(Broadcast.translations), selectinload(Broadcast.audience_event))
             .order_by(Broadcast.created_at.desc(), Broadcast.id.desc())
         )
     )
@@ -580,7 +580,7 @@ def _queue_update_email(
         body_html=chosen.body_html,
         body_text=chosen.body_markdown,
         is_test=test,
-        event_title=audience_event_title(session, broadcast),
+        event_title=audience_event_title(broadcast),
         update_url=external_url(
             "public.update", lang=mail_language, slug=campaign.slug, broadcast_id=broadcast.id
         )
@@ -1082,12 +1082,11 @@ def local_to_utc(day: date, at: clock_time, zone: str) -> datetime:
     return datetime.combine(day, at, tzinfo=tz).astimezone(ZoneInfo("UTC"))
 
 
-def audience_event_title(session: Session, broadcast: Broadcast) -> str | None:
+def audience_event_title(broadcast: Broadcast) -> str | None:
     """The title of the event whose attendees get the update, if that is its audience."""
-    if broadcast.audience != Audience.EVENT or not broadcast.audience_event_id:
+    if broadcast.audience != Audience.EVENT or broadcast.audience_event is None:
         return None
-    event = session.get(Event, broadcast.audience_event_id)
-    return event.title if event else None
+    return broadcast.audience_event.title
 
 
 def _default_subject(broadcast: Broadcast) -> str:
