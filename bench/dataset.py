@@ -212,13 +212,21 @@ def raw_insert_rate(backend: str, url: str, connections: int, seconds: float) ->
         for statement in RAW_INDEXES:
             conn.execute(statement)
     try:
-        # Processes, not threads: the loop's Python overhead must not share one GIL.
-        start_at = time.time() + 1.0  # everyone connected before the clock starts
+        # Processes, not threads: the loop's Python overhead must not share one GIL. The clock
+        # starts when every one of them is connected (starting them can take seconds on a busy
+        # machine).
         context = multiprocessing.get_context("spawn")
-        with context.Pool(connections) as pool:
-            counts = pool.starmap(
-                _insert_loop, [(dsn, n, start_at, seconds) for n in range(connections)]
-            )
+        ready = context.Barrier(connections)
+        results = context.Queue()
+        loops = [
+            context.Process(target=_insert_loop, args=(dsn, n, ready, seconds, results))
+            for n in range(connections)
+        ]
+        for loop in loops:
+            loop.start()
+        counts = [results.get(timeout=seconds + 120) for _ in loops]
+        for loop in loops:
+            loop.join()
     finally:
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute("DROP TABLE bench_raw_inserts")
@@ -230,17 +238,17 @@ def raw_insert_rate(backend: str, url: str, connections: int, seconds: float) ->
     )
 
 
-def _insert_loop(dsn: str, number: int, start_at: float, seconds: float) -> int:
+def _insert_loop(dsn: str, number: int, ready, seconds: float, results) -> None:
     """One connection's share: insert and commit one row at a time until time is up."""
     with psycopg.connect(dsn) as conn:
-        time.sleep(max(0.0, start_at - time.time()))
-        deadline = start_at + seconds
+        ready.wait()
+        deadline = time.monotonic() + seconds
         done = 0
-        while time.time() < deadline:
+        while time.monotonic() < deadline:
             conn.execute(RAW_INSERT, {"email": f"raw-{number}-{done}@example.org"})
             conn.commit()
             done += 1
-    return done
+    results.put(done)
 
 
 def _sqlite_raw_rate(url: str, seconds: float) -> RawRate:

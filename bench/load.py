@@ -124,7 +124,9 @@ class Visitor(threading.Thread):
         if self.job.compare:
             self.views += 1
             slug = self.job.compare[self.views % len(self.job.compare)]
-            self.step(f"page {slug}", "GET", f"/{self.job.language}/c/{slug}", expect=200)
+            # A query of its own defeats the page cache: the comparison is of rendering.
+            path = f"/{self.job.language}/c/{slug}?view={self.views}"
+            self.step(f"page {slug}", "GET", path, expect=200)
         else:
             self.step("page", "GET", self.page, expect=200)
 
@@ -212,9 +214,10 @@ class Poller(threading.Thread):
     load of its own to the database.
     """
 
-    def __init__(self, job: Job, pending: deque, stop: threading.Event):
+    def __init__(self, job: Job, pending: deque, stop: threading.Event, run_id: str):
         super().__init__(daemon=True)
         self.job = job
+        self.run_id = run_id
         self.pending = pending
         self.stop_event = stop
         self.seen: set[int] = set()
@@ -230,12 +233,16 @@ class Poller(threading.Thread):
         engine = create_engine(self.job.database_url)
         query = text(
             "SELECT id, email_key FROM signatures WHERE campaign_id = :c AND id > :low "
-            "AND confirmed_at IS NULL AND email_key LIKE 'bench-%'"
+            "AND confirmed_at IS NULL AND email_key LIKE :mine"
         )
         low = 0
         while not self.stop_event.wait(POLL_EVERY):
             with engine.connect() as conn:
-                rows = conn.execute(query, {"c": self.job.campaign_id, "low": low}).all()
+                rows = conn.execute(
+                    query,
+                    # Only this process's signers: other load processes confirm their own.
+                    {"c": self.job.campaign_id, "low": low, "mine": f"bench-{self.run_id}-%"},
+                ).all()
             for signature_id, email_key in rows:
                 if signature_id in self.seen:
                     continue
@@ -268,10 +275,10 @@ def run(job: Job) -> dict:
     pending: deque = deque()
     stop = threading.Event()
     poller = None
-    if job.confirm_share > 0 and job.sign_weight > 0:
-        poller = Poller(job, pending, stop)
-        poller.start()
     run_id = uuid.uuid4().hex[:8]
+    if job.confirm_share > 0 and job.sign_weight > 0:
+        poller = Poller(job, pending, stop, run_id)
+        poller.start()
     recorders = [Recorder(window) for _ in range(job.concurrency)]
     visitors = [Visitor(job, n, pending, recorders[n], run_id) for n in range(job.concurrency)]
     for visitor in visitors:
@@ -285,22 +292,13 @@ def run(job: Job) -> dict:
 
 
 def _summary(recorders: list[Recorder], job: Job, cpu: float, unconfirmed_links: int) -> dict:
-    kinds = {}
+    raw = {}
     seen = {kind for r in recorders for kind in [*r.latencies, *r.errors]}
     for kind in KINDS + sorted(seen - set(KINDS)):
-        latencies = sorted(x for r in recorders for x in r.latencies.get(kind, []))
-        errors = sum(r.errors[kind] for r in recorders)
-        if not latencies and not errors:
-            continue
-        kinds[kind] = {
-            "count": len(latencies),
-            "per_second": len(latencies) / job.seconds,
-            "errors": errors,
-            "p50_ms": percentile(latencies, 0.50) * 1000,
-            "p95_ms": percentile(latencies, 0.95) * 1000,
-            "p99_ms": percentile(latencies, 0.99) * 1000,
-            "max_ms": (latencies[-1] * 1000) if latencies else 0.0,
-        }
+        raw[kind] = (
+            [x for r in recorders for x in r.latencies.get(kind, [])],
+            sum(r.errors[kind] for r in recorders),
+        )
     samples: Counter = Counter()
     unknown: Counter = Counter()
     for recorder in recorders:
@@ -309,13 +307,52 @@ def _summary(recorders: list[Recorder], job: Job, cpu: float, unconfirmed_links:
     return {
         "seconds": job.seconds,
         "concurrency": job.concurrency,
-        "kinds": kinds,
+        "raw": raw,
         "accepted": sum(r.accepted for r in recorders),
         "confirmed": sum(r.confirmed for r in recorders),
         "unknown": dict(unknown),
-        "error_samples": dict(samples.most_common(8)),
+        "error_samples": dict(samples),
         "links_left": unconfirmed_links,
         "cpu_seconds": cpu,
+    }
+
+
+def merge(parts: list[dict]) -> dict:
+    """One table from the results of several load processes run side by side."""
+    first = parts[0]
+    seconds = first["seconds"]
+    kinds = {}
+    names = {kind: None for part in parts for kind in part["raw"]}
+    for kind in names:
+        latencies = sorted(x for part in parts for x in part["raw"].get(kind, ([], 0))[0])
+        errors = sum(part["raw"].get(kind, ([], 0))[1] for part in parts)
+        if not latencies and not errors:
+            continue
+        kinds[kind] = {
+            "count": len(latencies),
+            "per_second": len(latencies) / seconds,
+            "errors": errors,
+            "p50_ms": percentile(latencies, 0.50) * 1000,
+            "p95_ms": percentile(latencies, 0.95) * 1000,
+            "p99_ms": percentile(latencies, 0.99) * 1000,
+            "max_ms": (latencies[-1] * 1000) if latencies else 0.0,
+        }
+    samples: Counter = Counter()
+    unknown: Counter = Counter()
+    for part in parts:
+        samples.update(part["error_samples"])
+        unknown.update(part["unknown"])
+    return {
+        "seconds": seconds,
+        "concurrency": sum(part["concurrency"] for part in parts),
+        "processes": len(parts),
+        "kinds": kinds,
+        "accepted": sum(part["accepted"] for part in parts),
+        "confirmed": sum(part["confirmed"] for part in parts),
+        "unknown": dict(unknown),
+        "error_samples": dict(samples.most_common(8)),
+        "links_left": sum(part["links_left"] for part in parts),
+        "cpu_seconds": sum(part["cpu_seconds"] for part in parts),
     }
 
 

@@ -29,13 +29,13 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from bench import dataset, environment, report, server
 from bench.client import Client
 from bench.export import measure_export, measure_export_direct
-from bench.load import Job
+from bench.load import Job, merge
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN_EMAIL = "bench-admin@example.org"
@@ -66,6 +66,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=int,
         default=0,
         help="simulated visitors (default: 2 x workers x threads)",
+    )
+    add(
+        "--load-processes",
+        type=int,
+        default=cores,
+        help="processes the simulated visitors are shared between (default: one per core)",
     )
     add("--mix", default="view=2,sign=1", help="weights of page views and signatures")
     add("--confirm-share", type=float, default=0.8, help="share of signatures confirmed")
@@ -133,20 +139,34 @@ def server_env(services: environment.Services, secret_key: str, mail) -> dict[st
     return env
 
 
-def run_load(job: Job) -> dict:
-    """Run `bench.load` in a process of its own and return its statistics."""
-    result = subprocess.run(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "bench.load"],
-        input=json.dumps(asdict(job)),
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-        timeout=job.warmup + job.seconds + 120,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"the load generator failed:\n{result.stderr[-3000:]}")
-    return json.loads(result.stdout)
+def run_load(job: Job, processes: int = 1) -> dict:
+    """Run `bench.load` in processes of their own, the visitors shared out between them (one
+    Python process cannot drive more than a core's worth of requests), and merge what they saw."""
+    processes = max(1, min(processes, job.concurrency))
+    jobs = [
+        replace(job, concurrency=job.concurrency // processes + (n < job.concurrency % processes))
+        for n in range(processes)
+    ]
+    running = [
+        subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", "bench.load"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        for _ in jobs
+    ]
+    parts = []
+    for process, part in zip(running, jobs, strict=True):
+        out, err = process.communicate(
+            json.dumps(asdict(part)), timeout=job.warmup + job.seconds + 120
+        )
+        if process.returncode != 0:
+            raise RuntimeError(f"the load generator failed:\n{err[-3000:]}")
+        parts.append(json.loads(out))
+    return merge(parts)
 
 
 def page_job(args, served, campaign, concurrency: int, compare: list[str] = ()) -> Job:
@@ -199,7 +219,8 @@ def measure_pages(args, served, campaigns, clock: Clock) -> list[tuple]:
         clock.say(
             f"page views, {campaign.signatures:,} existing signatures, {args.concurrency} clients"
         )
-        loaded = run_load(page_job(args, served, campaign, args.concurrency))["kinds"]["page"]
+        job = page_job(args, served, campaign, args.concurrency)
+        loaded = run_load(job, args.load_processes)["kinds"]["page"]
         rows.append((campaign, alone[f"page {campaign.slug}"], loaded))
     return rows
 
@@ -240,7 +261,7 @@ def measure_mix(run: Run, served: server.Served, campaign) -> tuple[dict, server
         flag.touch()
     meter.start()
     try:
-        result = run_load(job)
+        result = run_load(job, args.load_processes)
     finally:
         meter.stop()
         if flag:
