@@ -10,7 +10,7 @@ COMPILED := $(CATALOGS:.po=.mo)
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint translations compile-translations install clean bench
+.PHONY: run test audit lint translations compile-translations install clean bench
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,9 +47,14 @@ run: $(RUNTIME_STAMP) compile-translations
 	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	  $(FLASK) run --host $(HOST) --port $(PORT)
 
-test: $(DEV_STAMP) compile-translations
+test: $(DEV_STAMP) compile-translations audit
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+
+# Known vulnerabilities in the pinned requirements (pip-audit); see .ci/audit for what happens
+# when no vulnerability service is reachable.
+audit: $(DEV_STAMP)
+	BIN=$(BIN) .ci/audit
 
 # The load benchmark (see bench/run.py): `make bench BENCH_ARGS="--seconds 60 --big 1000000"`.
 bench: $(DEV_STAMP) compile-translations
