@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from flask import Flask, current_app
 
@@ -76,6 +78,45 @@ def init_app(app: Flask) -> None:
             click.echo("Outbox worker: polling the database (set REDIS_URL for RQ)")
             run_polling_worker(current_app._get_current_object(), interval=interval, once=once)
 
+    @app.cli.command("backup")
+    @click.option(
+        "--output",
+        type=click.Path(dir_okay=False, writable=True, path_type=Path),
+        help="Where to write it (default: instance/backups/campaign-<UTC time>.<sqlite3|dump>).",
+    )
+    def backup_command(output: Path | None):
+        """Back up the configured database, consistently, while the app runs."""
+        from campaign.backups import BackupError, backup, default_backup_path
+
+        url = current_app.config["SQLALCHEMY_DATABASE_URI"]
+        output = output or default_backup_path(url, Path(current_app.instance_path) / "backups")
+        try:
+            done = backup(url, output)
+        except BackupError as exc:
+            raise click.ClickException(str(exc)) from exc
+        click.echo(f"Backed up to {done.path} ({done.size} bytes)")
+
+    @app.cli.command("restore")
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option("--yes", is_flag=True, help="Yes, replace everything in the database.")
+    def restore_command(path: Path, yes: bool):
+        """Replace the configured database's contents with a backup made by `flask backup`."""
+        from campaign.backups import BackupError, restore
+
+        url = current_app.config["SQLALCHEMY_DATABASE_URI"]
+        if not yes:
+            raise click.UsageError(
+                "restoring replaces everything in the configured database with the backup; "
+                "stop the app and its workers, then run again with --yes"
+            )
+        db.session.remove()
+        db.engine.dispose()  # no pooled connection keeps the old data (or a lock) around
+        try:
+            restore(url, path)
+        except BackupError as exc:
+            raise click.ClickException(str(exc)) from exc
+        click.echo(f"Restored {path}")
+
     @app.cli.group("comments")
     def comments():
         """Discussion: moderation."""
@@ -104,6 +145,38 @@ def init_app(app: Flask) -> None:
         click.echo(
             f"Sent {done['reminders']} reminder(s); {done['expired_offers']} offer(s) lapsed."
         )
+
+    @app.cli.group("signatures")
+    def signatures():
+        """Signatures: housekeeping."""
+
+    @signatures.command("purge-unconfirmed")
+    @click.option(
+        "--days",
+        type=click.IntRange(min=1),
+        default=None,
+        help="Older than this many days (default: UNCONFIRMED_SIGNATURE_DAYS, 30).",
+    )
+    @click.option("--dry-run", is_flag=True, help="Only say how many would be deleted.")
+    def signatures_purge_unconfirmed(days: int | None, dry_run: bool):
+        """Delete unconfirmed signatures older than N days (the worker does it daily)."""
+        from campaign.services.retention import purge_unconfirmed
+
+        days = days or app.config["UNCONFIRMED_SIGNATURE_DAYS"]
+        report = purge_unconfirmed(db.session, days, dry_run=dry_run)
+        if dry_run:
+            db.session.rollback()
+            verb = "Would delete"
+        else:
+            db.session.commit()
+            verb = "Deleted"
+        noun = "signature" if report.signatures == 1 else "signatures"
+        click.echo(
+            f"{verb} {report.signatures} unconfirmed {noun} older than {days} days"
+            f" ({report.cutoff:%Y-%m-%d %H:%M} UTC)."
+        )
+        for slug, n in report.by_campaign.items():
+            click.echo(f"  {slug}: {n}")
 
     @app.cli.group("digests")
     def digests():

@@ -35,13 +35,14 @@ class SentMail:
 
 
 class FakeSendGrid:
-    def __init__(self, api_key: str = "SG.test-key"):
+    def __init__(self, api_key: str = "SG.test-key", port: int = 0):
         self.api_key = api_key
         self.sent: list[SentMail] = []
         self.requests = 0
-        self._failures: list[tuple[int, float]] = []
+        self._failures: list[tuple[int, float, dict]] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        # `port` lets a test start a new stand-in where a stopped one was (a provider back up).
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -64,15 +65,22 @@ class FakeSendGrid:
             self._failures.clear()
             self.requests = 0
 
-    def fail_next(self, status: int = 500, times: int = 1, delay: float = 0.0) -> None:
-        """Answer the next `times` requests with `status` after `delay` seconds."""
+    @property
+    def port(self) -> int:
+        return self._server.server_address[1]
+
+    def fail_next(
+        self, status: int = 500, times: int = 1, delay: float = 0.0, headers: dict | None = None
+    ) -> None:
+        """Answer the next `times` requests with `status` (and `headers`, e.g. Retry-After)
+        after `delay` seconds."""
         with self._lock:
-            self._failures.extend([(status, delay)] * times)
+            self._failures.extend([(status, delay, headers or {})] * times)
 
     def delay_next(self, seconds: float, times: int = 1) -> None:
         """Accept the next requests, but only after `seconds` (longer than a client timeout)."""
         with self._lock:
-            self._failures.extend([(202, seconds)] * times)
+            self._failures.extend([(202, seconds, {})] * times)
 
     def to(self, address: str) -> list[SentMail]:
         return [mail for mail in self.sent if mail.to == address]
@@ -102,15 +110,20 @@ class FakeSendGrid:
                 if data:
                     self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up waiting (a timeout test): nothing to tell it
 
             def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
                 with fake._lock:
                     fake.requests += 1
-                    status, delay = fake._failures.pop(0) if fake._failures else (202, 0.0)
+                    status, delay, extra = (
+                        fake._failures.pop(0) if fake._failures else (202, 0.0, {})
+                    )
                 if delay:
                     time.sleep(delay)
                 if self.path != "/v3/mail/send":
@@ -118,7 +131,9 @@ class FakeSendGrid:
                 if self.headers.get("Authorization") != f"Bearer {fake.api_key}":
                     return self._reply(401, {"errors": [{"message": "authorization required"}]})
                 if status != 202:
-                    return self._reply(status, {"errors": [{"message": f"injected {status}"}]})
+                    return self._reply(
+                        status, {"errors": [{"message": f"injected {status}"}]}, extra
+                    )
                 try:
                     payload = json.loads(raw)
                     personalization = payload["personalizations"][0]

@@ -6,7 +6,8 @@ import json
 import logging
 import sys
 from dataclasses import dataclass
-from email.utils import parseaddr
+from datetime import UTC, datetime
+from email.utils import parseaddr, parsedate_to_datetime
 from typing import Protocol, TextIO
 from urllib.error import URLError
 
@@ -17,6 +18,9 @@ from sendgrid.helpers.mail import Content, CustomArg, From, Header, Mail, To
 from campaign.models import OutboxMessage
 
 log = logging.getLogger(__name__)
+# SendGrid's HTTP client logs every request body at DEBUG: recipients' names, addresses and the
+# whole message. Never, whatever level the operator sets for the rest.
+logging.getLogger("python_http_client").setLevel(logging.INFO)
 
 
 def message_headers(message: OutboxMessage) -> dict[str, str]:
@@ -29,9 +33,27 @@ def message_headers(message: OutboxMessage) -> dict[str, str]:
 class DeliveryError(Exception):
     """The provider did not take the message. `retryable` says whether trying later may work."""
 
-    def __init__(self, message: str, *, retryable: bool):
+    def __init__(self, message: str, *, retryable: bool, retry_after: float | None = None):
         super().__init__(message)
         self.retryable = retryable
+        # Seconds the provider asked us to wait (a 429's or 503's Retry-After), if it said.
+        self.retry_after = retry_after
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """The wait a Retry-After header asks for, in seconds: a number, or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 class Backend(Protocol):
@@ -85,7 +107,12 @@ class SendGridBackend:
             text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
             # 408, 429 and 5xx mean "not now"; other 4xx mean the request itself is wrong.
             retryable = status in (408, 429) or status >= 500
-            raise DeliveryError(f"SendGrid answered {status}: {text}", retryable=retryable) from exc
+            headers = exc.headers or {}
+            raise DeliveryError(
+                f"SendGrid answered {status}: {text}",
+                retryable=retryable,
+                retry_after=retry_after_seconds(headers.get("Retry-After")),
+            ) from exc
         except URLError as exc:
             # urllib raises URLError while connecting or sending: SendGrid never had the
             # message, so trying again cannot send it twice.

@@ -144,7 +144,11 @@ def deliver_message(
     else:
         message.status = OutboxStatus.PENDING
         message.last_error = str(error)[:2000]
-        message.next_attempt_at = utcnow() + retry_delay(message.attempts, retry_base_seconds)
+        delay = retry_delay(message.attempts, retry_base_seconds)
+        if error.retry_after is not None:
+            # The provider said when to come back (429, 503): not sooner, and not beyond the cap.
+            delay = max(delay, min(timedelta(seconds=error.retry_after), MAX_BACKOFF))
+        message.next_attempt_at = utcnow() + delay
         log.warning(
             "mail %s (%s) attempt %s failed, retrying at %s: %s",
             message.id, message.kind, message.attempts, message.next_attempt_at, error,

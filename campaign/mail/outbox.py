@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from flask import render_template
 from flask_babel import force_locale
@@ -10,6 +11,15 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from campaign.models import OutboxMessage
+
+# Line breaks of every kind, and other control characters, that could end a header line.
+_HEADER_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def header_safe(value: str) -> str:
+    """`value` on one line, for an email header: line breaks and control characters become
+    spaces, so a name or a campaign title containing them cannot start a header of its own."""
+    return " ".join(_HEADER_BREAKS.sub(" ", value or "").split())
 
 
 def queue_email(
@@ -49,8 +59,10 @@ def queue_email(
         from campaign.services.subscribers import preferences_url
 
         context["preferences_url"] = preferences_url(to_email, language)
+    # Names and titles come from people; in a header they must stay one line (no new headers).
+    to_name = header_safe(to_name)
     with force_locale(language):
-        subject_text = str(subject)
+        subject_text = header_safe(str(subject))
         context.update(
             subject=subject_text,
             language=language,

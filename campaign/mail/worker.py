@@ -59,9 +59,17 @@ def _updates(session) -> int:
     return run_due(session)
 
 
+def _purge_unconfirmed(session) -> int:
+    from campaign.services.retention import purge_if_due
+
+    # Daily: the task itself checks when it last ran (on any machine).
+    return purge_if_due(session, current_app.config["UNCONFIRMED_SIGNATURE_DAYS"])
+
+
 # Tasks the worker runs about once a minute: each takes the session, commits what it did and
 # returns how much it did. Later features append their own.
 PERIODIC_TASKS = [_moderation_alerts, _rally_reminders_and_offers, _organizer_digests, _updates]
+PERIODIC_TASKS.append(_purge_unconfirmed)
 
 
 def _run_task(task) -> int:
