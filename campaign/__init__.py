@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from campaign import cli, database, errors, i18n, security, static_files
+from campaign import cli, database, errors, form_fields, i18n, security, static_files
 from campaign.config import load_config
 from campaign.extensions import babel, csrf, db, limiter, login_manager, migrate
 from campaign.mail import worker
@@ -36,6 +36,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     db.init_app(app)
     database.init_app(app)
+    form_fields.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
@@ -50,9 +51,11 @@ def create_app(config: dict | None = None) -> Flask:
     from campaign.admin import bp as admin_bp
     from campaign.api import bp as api_bp
     from campaign.public import bp as public_bp
+    from campaign.public import page_cache
     from campaign.webhooks import bp as webhooks_bp
 
     app.register_blueprint(public_bp)
+    page_cache.init_app(app)
     app.register_blueprint(admin_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(webhooks_bp)

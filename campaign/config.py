@@ -90,10 +90,41 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict:
         "CONFIRM_TOKEN_MAX_AGE": int(env.get("CONFIRM_TOKEN_MAX_AGE", str(7 * 24 * 3600))),
         "SIGN_RATE_LIMIT": env.get("SIGN_RATE_LIMIT", "20 per minute;200 per hour"),
         "CONFIRM_RATE_LIMIT": env.get("CONFIRM_RATE_LIMIT", "30 per minute"),
+        # Privacy: an address supporters can write to about their data, shown on the privacy
+        # page when set; how long a "see or withdraw your signature" link works; how often one
+        # network may ask for those links (each mailbox is limited by EMAIL_RATE_LIMIT too).
+        "PRIVACY_CONTACT": env.get("PRIVACY_CONTACT", "").strip(),
+        "SIGNATURE_MANAGE_TOKEN_MAX_AGE": int(
+            env.get("SIGNATURE_MANAGE_TOKEN_MAX_AGE", str(365 * 24 * 3600))
+        ),
+        "MY_SIGNATURES_RATE_LIMIT": env.get("MY_SIGNATURES_RATE_LIMIT", "5 per minute;30 per hour"),
+        # Unconfirmed signatures older than this many days are deleted daily by the worker
+        # (`flask signatures purge-unconfirmed`): nobody will confirm them, and they are
+        # personal data kept for nothing.
+        "UNCONFIRMED_SIGNATURE_DAYS": int(env.get("UNCONFIRMED_SIGNATURE_DAYS", "30")),
+        # Suspicious activity (admin): at least SUSPICIOUS_BURST_SIZE signatures from one
+        # network (/24 or /48) or one email domain within SUSPICIOUS_BURST_MINUTES make a burst,
+        # looked for over the last SUSPICIOUS_LOOKBACK_DAYS. A common free-mail domain needs
+        # SUSPICIOUS_FREEMAIL_FACTOR times as many: thousands of people use it honestly.
+        "SUSPICIOUS_BURST_SIZE": int(env.get("SUSPICIOUS_BURST_SIZE", "10")),
+        "SUSPICIOUS_BURST_MINUTES": int(env.get("SUSPICIOUS_BURST_MINUTES", "10")),
+        "SUSPICIOUS_LOOKBACK_DAYS": int(env.get("SUSPICIOUS_LOOKBACK_DAYS", "30")),
+        "SUSPICIOUS_FREEMAIL_FACTOR": int(env.get("SUSPICIOUS_FREEMAIL_FACTOR", "5")),
         # scrypt is deliberately slow; the test suite, which makes thousands of accounts, sets
         # a fast method instead.
         "PASSWORD_HASH_METHOD": env.get("PASSWORD_HASH_METHOD", "scrypt"),
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour"),
+        # Lockout per account (and per unknown address alike, so it reveals nothing): after
+        # this many failed logins in a row, refused for LOGIN_LOCKOUT_SECONDS, doubled at each
+        # further failure up to LOGIN_LOCKOUT_MAX_SECONDS. A success or a password reset ends it.
+        "LOGIN_LOCKOUT_THRESHOLD": int(env.get("LOGIN_LOCKOUT_THRESHOLD", "5")),
+        "LOGIN_LOCKOUT_SECONDS": int(env.get("LOGIN_LOCKOUT_SECONDS", "60")),
+        "LOGIN_LOCKOUT_MAX_SECONDS": int(env.get("LOGIN_LOCKOUT_MAX_SECONDS", "3600")),
+        # Public forms, per mailbox named in the form (whatever address posts it): a script on
+        # many addresses cannot flood one person with confirmation links.
+        "EMAIL_RATE_LIMIT": env.get("EMAIL_RATE_LIMIT", "5 per minute;20 per hour"),
+        # Posts to one emailed link (confirm, manage an RSVP, preferences), from any address.
+        "TOKEN_RATE_LIMIT": env.get("TOKEN_RATE_LIMIT", "10 per minute;30 per hour"),
         # Discussion
         "COMMENT_MAX_LENGTH": int(env.get("COMMENT_MAX_LENGTH", "2000")),
         "COMMENT_MAX_LINKS": int(env.get("COMMENT_MAX_LINKS", "2")),
@@ -107,11 +138,20 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict:
         "COMMENTS_PER_PAGE": int(env.get("COMMENTS_PER_PAGE", "20")),
         # Rallies: RSVPs, proposals and hosts' messages, per address.
         "RSVP_RATE_LIMIT": env.get("RSVP_RATE_LIMIT", "10 per minute;100 per hour"),
+        # Open data (/api/v1/): requests per address, and seconds answers may be cached by
+        # browsers and proxies (counts in them lag by as much).
+        "API_RATE_LIMIT": env.get("API_RATE_LIMIT", "120 per minute"),
+        "API_CACHE_SECONDS": int(env.get("API_CACHE_SECONDS", "60")),
         # Web
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session cookie
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), not development),
+        # Flask-Login's "remember me" cookie is never set, but it is cleared on some responses;
+        # even that must carry the same flags as the session cookie.
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), not development),
         "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), True),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
@@ -123,4 +163,7 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict:
         # Request bodies larger than this are refused with a 413 page before any form is read;
         # the largest real form (an update in eight languages) stays well under it.
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(2 * 1024 * 1024))),
+        # Seconds an anonymous reader's petition page may be served from the process's cache
+        # (counts on it lag by as much); 0 turns the cache off.
+        "PAGE_CACHE_SECONDS": float(env.get("PAGE_CACHE_SECONDS", "5")),
     }

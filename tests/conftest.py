@@ -114,6 +114,8 @@ def test_config(database_url: str, sendgrid: FakeSendGrid, **overrides) -> dict:
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         # Tests post forms at once; the minimum time on the comment form has its own tests.
         "COMMENT_MIN_SECONDS": 0,
+        # Pages change as soon as a test changes the data; tests/test_page_cache.py turns it on.
+        "PAGE_CACHE_SECONDS": 0,
     }
     config.update(overrides)
     return config

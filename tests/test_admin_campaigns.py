@@ -196,7 +196,12 @@ def test_settings_render_with_every_language(db, as_owner):
 def test_settings_save_goal_and_slug_of_a_draft(db, as_owner, campaign):
     response = as_owner.post(
         "/admin/c/clean-air/edit",
-        data={"slug": "cleaner-air", "goal": "1234", "default_language": "en"},
+        data={
+            "slug": "cleaner-air",
+            "goal": "1234",
+            "default_language": "en",
+            "blocks_disposable_email": "y",
+        },
     )
     assert response.status_code == 302
     assert response.location.endswith("/admin/c/cleaner-air/edit")

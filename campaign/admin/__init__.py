@@ -16,8 +16,10 @@ from campaign.admin import (  # noqa: E402,F401
     events,
     labels,
     nav,
+    paper,
     people,
     signatures,
     statistics,
+    suspicious,
     team,
 )

@@ -61,8 +61,12 @@ ACTION_LABELS = {
     "team.leave": _l("Left the team"),
     "team.revoke": _l("Withdrew an invitation"),
     "signatures.export": _l("Exported the signatures"),
+    "signatures.invalidate": _l("Invalidated suspicious signatures"),
+    "signatures.restore": _l("Restored invalidated signatures"),
+    "signatures.purge_unconfirmed": _l("Deleted old unconfirmed signatures"),
     "person.export": _l("Exported a person's data"),
     "person.erase": _l("Erased a person's data"),
+    "signature.withdraw": _l("Withdrawn by the signer: their signature and this campaign's data"),
     "comment.approve": _l("Approved a comment"),
     "comment.hide": _l("Hid a comment"),
     "comment.remove": _l("Removed a comment"),
@@ -89,6 +93,8 @@ ACTION_LABELS = {
     "broadcast.unschedule": _l("Cancelled an update's schedule"),
     "broadcast.pause": _l("Paused an update"),
     "broadcast.resume": _l("Resumed an update"),
+    "paper.add": _l("Entered paper signatures"),
+    "paper.delete": _l("Deleted an entry of paper signatures"),
 }
 
 DETAIL_LABELS = {
@@ -113,7 +119,14 @@ DETAIL_LABELS = {
     "person": _l("Person (anonymous reference)"),
     "signatures": _l("Signatures"),
     "confirmed_signatures": _l("Confirmed signatures"),
+    "batch": _l("Batch number"),
+    "reason": _l("Reason"),
+    "bursts": _l("Bursts"),
+    "days": _l("Older than (days)"),
     "emails": _l("Emails"),
+    "subscriptions": _l("Subscriptions"),
+    "comments": _l("Comments"),
+    "rsvps": _l("RSVPs"),
     "comment": _l("Comment number"),
     "author": _l("Author's name"),
     "withdrawn": _l("Waiting comments removed"),
@@ -130,6 +143,9 @@ DETAIL_LABELS = {
     "audience": _l("Who gets it"),
     "scheduled_at": _l("Scheduled for (UTC)"),
     "held": _l("Emails held back"),
+    "count": _l("Number of signatures"),
+    "collected_on": _l("Collected on"),
+    "note": _l("Note"),
 }
 
 
@@ -184,6 +200,9 @@ FIELD_LABELS = {
     # An update's fields; its texts are "text_<language>".
     "audience": _l("Who gets it"),
     "event_id": _l("Event"),
+    # Campaign settings that are not texts.
+    "blocks_disposable_email": _l("Refuse disposable email addresses"),
+    "blocked_email_domains": _l("Refused email domains"),
 }
 
 
@@ -202,7 +221,7 @@ def _value_text(key: str, value: Any) -> str:
         return ", ".join(_field_label(item) for item in value)
     if isinstance(value, bool):
         return _("yes") if value else _("no")
-    if key in ("comment", "event", "update"):
+    if key in ("comment", "event", "update", "batch"):
         return str(value)  # an id, not a quantity: no thousands separator
     if isinstance(value, int | float):
         return format_number(value)

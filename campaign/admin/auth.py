@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import time
+import math
+from datetime import time, timedelta
 
 from babel.dates import format_time
-from flask import current_app, flash, g, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask import (
+    current_app,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import format_timedelta, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from wtforms.fields.choices import SelectChoice
@@ -27,12 +37,15 @@ from campaign.admin.forms.auth import (
 from campaign.extensions import db, limiter
 from campaign.i18n import language_name
 from campaign.models import DigestFrequency
+from campaign.models.types import utcnow
+from campaign.rate_limits import per_mailbox
 from campaign.services import audit, digests, organizers
 from campaign.services.campaigns import localize
 from campaign.services.errors import (
     InvalidCredentials,
     InvalidToken,
     InvitationNotPending,
+    LoginLocked,
     OrganizerExists,
     TokenExpired,
     WeakPassword,
@@ -40,15 +53,9 @@ from campaign.services.errors import (
 from campaign.services.events import timezone_names
 
 
-def _login_email_key() -> str:
-    return "login:" + (request.form.get("email") or "").strip().lower()
-
-
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
-@limiter.limit(
-    lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"], key_func=_login_email_key
-)
+@per_mailbox("LOGIN_RATE_LIMIT")
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("admin.dashboard"))
@@ -57,8 +64,12 @@ def login():
     if form.validate_on_submit():
         try:
             organizer = organizers.authenticate(db.session, form.email.data, form.password.data)
+        except LoginLocked as locked:
+            # The failure streak (and its audit entry) must be kept.
+            db.session.commit()
+            return _locked_page(form, locked.until)
         except InvalidCredentials:
-            db.session.rollback()
+            db.session.commit()
             form.password.errors.append(_("That email and password do not match an account."))
             status = 422
         else:
@@ -68,6 +79,22 @@ def login():
     elif form.is_submitted():
         status = 422
     return render_template("admin/login.html", form=form), status
+
+
+def _locked_page(form: LoginForm, until):
+    """The login form, refused for now: says until when, the same for every address."""
+    seconds = max(1, math.ceil((until - utcnow()).total_seconds()))
+    form.password.errors.append(
+        _(
+            "Too many failed attempts: logging in with this email address is paused for "
+            "%(wait)s (until %(time)s). Try again then, or reset your password by email.",
+            wait=format_timedelta(timedelta(seconds=seconds), threshold=1),
+            time=format_time(until, "short", locale=get_locale()),
+        )
+    )
+    response = make_response(render_template("admin/login.html", form=form), 429)
+    response.headers["Retry-After"] = str(seconds)
+    return response
 
 
 @bp.route("/logout", methods=["POST"])
@@ -80,6 +107,7 @@ def logout():
 
 @bp.route("/forgot-password", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+@per_mailbox()
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():

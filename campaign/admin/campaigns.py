@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import escape
 from wtforms.fields.choices import SelectChoice
 
 from campaign.admin import bp
@@ -36,6 +37,7 @@ from campaign.services.errors import (
     SlugTaken,
 )
 from campaign.services.markdown import render_markdown
+from campaign.urls import external_url
 
 bp.add_app_template_global(ui_language_name, "ui_language_name")
 
@@ -93,6 +95,7 @@ def campaign_overview(campaign: Campaign):
         if campaign.outcome_kind and default_text
         else None
     )
+    embed_url = external_url("public.embed", slug=campaign.slug)
     return render_template(
         "admin/campaigns/overview.html",
         campaign=campaign,
@@ -101,7 +104,18 @@ def campaign_overview(campaign: Campaign):
         next_status=campaign_admin.next_status(campaign),
         has_default_text=campaign_admin.has_default_text(campaign),
         outcome_html=outcome_html,
+        embed_url=embed_url,
+        embed_code=_embed_code(embed_url, default_text.title if default_text else campaign.slug),
         Action=Action,
+    )
+
+
+def _embed_code(url: str, title: str) -> str:
+    """The iframe organizers paste into their own site (escaped here, once for the snippet's
+    attributes; the template escapes it again to show it as text)."""
+    return (
+        f'<iframe src="{escape(url)}" title="{escape(title)}" width="100%" height="260" '
+        'loading="lazy" style="border:0;max-width:32rem"></iframe>'
     )
 
 
@@ -124,6 +138,8 @@ def campaign_edit(campaign: Campaign):
                 slug=form.slug.data if is_draft else None,
                 goal=form.goal.data,
                 default_language=form.default_language.data,
+                blocks_disposable_email=form.blocks_disposable_email.data,
+                blocked_email_domains=form.blocked_email_domains.data or "",
             )
         except SlugTaken:
             db.session.rollback()

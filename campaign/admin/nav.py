@@ -33,6 +33,12 @@ CAMPAIGN_NAV: list[NavItem] = [
     NavItem("admin.campaign_stats", _l("Statistics"), Action.VIEW_STATS),
     NavItem("admin.signatures", _l("Signatures"), Action.VIEW_SIGNATURES),
     NavItem(
+        "admin.suspicious_activity",
+        _l("Suspicious activity"),
+        Action.REVIEW_SUSPICIOUS,
+        ("admin.suspicious_invalidate", "admin.suspicious_invalidated"),
+    ),
+    NavItem(
         "admin.comments",
         _l("Comments"),
         Action.MODERATE,
@@ -68,6 +74,12 @@ CAMPAIGN_NAV: list[NavItem] = [
             "admin.broadcast_send",
             "admin.broadcast_schedule",
         ),
+    ),
+    NavItem(
+        "admin.paper_signatures",
+        _l("Paper signatures"),
+        Action.ENTER_PAPER_SIGNATURES,
+        ("admin.paper_signatures_delete",),
     ),
     NavItem("admin.team", _l("Team"), Action.MANAGE_TEAM, ("admin.team_remove",)),
     NavItem("admin.people", _l("People"), Action.ERASE_PEOPLE),

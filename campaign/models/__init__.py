@@ -11,10 +11,20 @@ from campaign.models.comments import (
     CommentSupport,
     FlagReason,
 )
+from campaign.models.consent import ConsentWording
 from campaign.models.events import Event, EventMode, EventStatus, Rsvp, RsvpStatus, TrustedHost
 from campaign.models.mail import OutboxMessage, OutboxStatus
-from campaign.models.people import DigestFrequency, Invitation, Membership, Organizer, Role
-from campaign.models.signatures import Signature
+from campaign.models.paper import PaperSignatureBatch
+from campaign.models.people import (
+    DigestFrequency,
+    Invitation,
+    LoginThrottle,
+    Membership,
+    Organizer,
+    Role,
+)
+from campaign.models.schedule import ScheduledRun
+from campaign.models.signatures import Signature, SignatureInvalidation
 from campaign.models.updates import (
     Audience,
     Broadcast,
@@ -40,6 +50,7 @@ __all__ = [
     "Suppression",
     "AuditEntry",
     "Comment",
+    "ConsentWording",
     "CommentBlock",
     "CommentFlag",
     "CommentPolicy",
@@ -53,6 +64,7 @@ __all__ = [
     "TrustedHost",
     "FlagReason",
     "Invitation",
+    "LoginThrottle",
     "Membership",
     "Organizer",
     "OutcomeKind",
@@ -62,5 +74,8 @@ __all__ = [
     "CampaignTranslation",
     "OutboxMessage",
     "OutboxStatus",
+    "PaperSignatureBatch",
+    "ScheduledRun",
     "Signature",
+    "SignatureInvalidation",
 ]

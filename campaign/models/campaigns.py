@@ -5,7 +5,16 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from campaign.extensions import db
@@ -44,6 +53,9 @@ class Campaign(db.Model):
     default_language: Mapped[str] = mapped_column(String(16))
     # Maintained by services.signing.confirm(), never recomputed on a page view.
     signature_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Signatures collected on paper, shown apart from the online ones; maintained by
+    # services.paper_signatures as the sum of the campaign's PaperSignatureBatch rows.
+    paper_signature_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # A victory or another outcome, shown on the petition page; its text is per language.
     outcome_kind: Mapped[OutcomeKind | None] = mapped_column(value_enum(OutcomeKind), nullable=True)
     outcome_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -55,6 +67,13 @@ class Campaign(db.Model):
     )
     # When moderators were last alerted to pending or flagged comments (at most once an hour).
     moderation_alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Signing with a throwaway address is refused (services.email_domains): on by default, since
+    # such addresses are the cheapest way to inflate a count and real supporters rarely use them.
+    blocks_disposable_email: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=sa_true()
+    )
+    # More domains the organizers refuse, one per line (subdomains included).
+    blocked_email_domains: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -117,3 +117,19 @@ class Invitation(db.Model):
     @property
     def is_pending(self) -> bool:
         return self.accepted_at is None and self.revoked_at is None
+
+
+class LoginThrottle(db.Model):
+    """Failed logins in a row for one address, whether or not an organizer has it.
+
+    Keyed by a keyed digest of the address (never the address): keeping a row for unknown
+    addresses too means a lockout looks the same for every address and so reveals nothing about
+    who has an account. A successful login or a password reset deletes the row.
+    """
+
+    __tablename__ = "login_throttles"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -7,6 +7,9 @@ bp = Blueprint("public", __name__)
 from campaign.public import (  # noqa: E402,F401  (registers the routes)
     comments,
     events,
+    printed,
+    privacy,
+    share,
     subscriptions,
     updates,
     views,

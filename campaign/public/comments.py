@@ -20,6 +20,7 @@ from campaign.public.readers import (
     restart_clock,
     too_quick,
 )
+from campaign.rate_limits import per_mailbox, per_token
 from campaign.services import comments as comment_service
 from campaign.services.errors import (
     CannotReply,
@@ -68,12 +69,14 @@ def _back_to(campaign, comment: Comment | None = None, **args):
 
 @bp.route("/<lang>/c/<slug>/comments", methods=["POST"])
 @limiter.limit(lambda: current_app.config["COMMENT_RATE_LIMIT"])
+@per_mailbox()
 def post_comment(slug: str):
     return _post(slug, reply_to_id=None)
 
 
 @bp.route("/<lang>/c/<slug>/comments/<int:comment_id>/reply", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["COMMENT_RATE_LIMIT"], methods=["POST"])
+@per_mailbox()
 def reply(slug: str, comment_id: int):
     return _post(slug, reply_to_id=comment_id)
 
@@ -168,6 +171,7 @@ def _render_reply(localized, reply_to: Comment, form: CommentForm):
 
 @bp.route("/<lang>/c/<slug>/comments/confirm/<token>", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["CONFIRM_RATE_LIMIT"], methods=["POST"])
+@per_token()
 def confirm_comment(slug: str, token: str):
     localized = localized_or_404(slug)
     campaign = localized.campaign

@@ -46,6 +46,7 @@ from campaign.public.pages import (
     page_context,
     share_links,
 )
+from campaign.rate_limits import per_mailbox, per_token
 from campaign.services import campaigns as campaign_service
 from campaign.services import events as event_service
 from campaign.services import host_messages, rsvps
@@ -242,6 +243,7 @@ def _render_event(event: Event, localized, form: RsvpForm, status: int = 200):
 
 @bp.route("/<lang>/e/<int:event_id>", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["RSVP_RATE_LIMIT"], methods=["POST"])
+@per_mailbox()
 def event(event_id: int):
     event = _event_or_404(event_id)
     localized = _localized(event)
@@ -334,6 +336,7 @@ def _rsvp_for_link(event: Event, token: str, purpose: str) -> Rsvp:
 
 @bp.route("/<lang>/e/<int:event_id>/rsvp/confirm/<token>", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["CONFIRM_RATE_LIMIT"], methods=["POST"])
+@per_token()
 def confirm_rsvp(event_id: int, token: str):
     event = _event_or_404(event_id)
     localized = _localized(event)
@@ -372,6 +375,7 @@ def confirm_rsvp(event_id: int, token: str):
 
 @bp.route("/<lang>/e/<int:event_id>/rsvp/<token>", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["RSVP_RATE_LIMIT"], methods=["POST"])
+@per_token()
 def manage_rsvp(event_id: int, token: str):
     event = _event_or_404(event_id)
     localized = _localized(event)
@@ -451,6 +455,7 @@ def _has_passed(data: event_service.EventData) -> bool:
 
 @bp.route("/<lang>/c/<slug>/events/propose", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["RSVP_RATE_LIMIT"], methods=["POST"])
+@per_mailbox()
 def propose_event(slug: str):
     localized = localized_or_404(slug)
     campaign = localized.campaign
@@ -533,6 +538,7 @@ def _plain_context() -> dict:
 
 @bp.route("/<lang>/events/proposals/confirm/<token>", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["CONFIRM_RATE_LIMIT"], methods=["POST"])
+@per_token()
 def confirm_proposal(token: str):
     try:
         event = event_service.event_for_proposal_token(db.session, token)
@@ -576,6 +582,7 @@ def confirm_proposal(token: str):
 
 @bp.route("/<lang>/e/<int:event_id>/host/<token>", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["RSVP_RATE_LIMIT"], methods=["POST"])
+@per_token()
 def event_host(event_id: int, token: str):
     try:
         event = event_service.event_for_host_token(db.session, token)

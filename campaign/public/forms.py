@@ -26,6 +26,7 @@ from wtforms.validators import (
 from campaign.form_fields import (
     DateField,
     IntegerField,
+    ListedOptionsSelect,
     MaxLength,
     RadioField,
     SelectField,
@@ -36,6 +37,7 @@ from campaign.models import EventMode, FlagReason
 from campaign.services.countries import country_names, is_country
 from campaign.services.email_addresses import normalize_email
 from campaign.services.errors import InvalidEmail
+from campaign.services.privacy import SIGN_FORM_NOTICE, ConsentChoice, ConsentShown
 from campaign.services.subscribers import SIGN_FORM_CONSENT
 
 REASON_MAX = 1000
@@ -69,6 +71,7 @@ class SignForm(FlaskForm):
         _l("Country"),
         validators=[DataRequired(_l("Choose your country from the list.")), _valid_country],
         render_kw={"autocomplete": "country"},
+        widget=ListedOptionsSelect(),
     )
     city = StringField(
         _l("City or postal code (optional)"),
@@ -83,6 +86,8 @@ class SignForm(FlaskForm):
     is_public = BooleanField(_l("Show my first name and city on the petition page"))
     # The very words a signer's subscription records as consent (services.subscribers).
     has_update_consent = BooleanField(SIGN_FORM_CONSENT)
+    # When the form was shown, signed (public.readers.clock_stamp): a signal for organizers.
+    started = HiddenField()
     # A spam trap: hidden from people, filled in by naive bots.
     website = StringField(
         _l("Leave this field empty"), render_kw={"autocomplete": "off", "tabindex": "-1"}
@@ -99,9 +104,40 @@ class SignForm(FlaskForm):
     def is_bot(self) -> bool:
         return bool(self.website.data)
 
+    # The sentence under the button; recorded with the consent, so shown from here.
+    notice = SIGN_FORM_NOTICE
+
+    def consent_shown(self, language: str) -> ConsentShown:
+        """The boxes and notice as this form shows them in the request's language, ticked or
+        not: what the signature records as the consent given."""
+        return ConsentShown(
+            language=language,
+            choices=tuple(
+                ConsentChoice(field.name, str(field.label.text), bool(field.data))
+                for field in (self.is_public, self.has_update_consent)
+            ),
+            notice=str(self.notice),
+        )
+
 
 class ConfirmForm(FlaskForm):
     submit = SubmitField(_l("Confirm my signature"))
+
+
+class MySignaturesForm(FlaskForm):
+    """Ask for a link to each of one's signatures, by email."""
+
+    email = EmailField(
+        _l("Email"),
+        validators=[DataRequired(_l("Enter your email address.")), MaxLength(254), _valid_email],
+        description=_l("The address you signed with. We send the links there, and only there."),
+        render_kw={"autocomplete": "email", "inputmode": "email"},
+    )
+    submit = SubmitField(_l("Email me the links"))
+
+
+class WithdrawSignatureForm(FlaskForm):
+    submit = SubmitField(_l("Withdraw my signature"))
 
 
 class CommentForm(FlaskForm):
@@ -191,7 +227,9 @@ class EventSearchForm(FlaskForm):
         validators=[Optional(), MaxLength(120)],
         render_kw={"autocomplete": "address-level2"},
     )
-    country = SelectField(_l("Your country"), render_kw={"autocomplete": "country"})
+    country = SelectField(
+        _l("Your country"), render_kw={"autocomplete": "country"}, widget=ListedOptionsSelect()
+    )
 
     def set_country_choices(self, language: str) -> None:
         self.country.choices = _country_choices(language, _l("Any country"))
@@ -305,7 +343,9 @@ class ProposeEventForm(FlaskForm):
         validators=[Optional(), MaxLength(120)],
         render_kw={"autocomplete": "address-level2"},
     )
-    country = SelectField(_l("Country"), render_kw={"autocomplete": "country"})
+    country = SelectField(
+        _l("Country"), render_kw={"autocomplete": "country"}, widget=ListedOptionsSelect()
+    )
     online_url = URLField(
         _l("Online link"),
         validators=[Optional(), MaxLength(500)],

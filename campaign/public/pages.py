@@ -8,10 +8,11 @@ from urllib.parse import quote
 
 from babel import dates as babel_dates
 from flask import abort, current_app, g, render_template, request
-from flask_babel import get_locale
+from flask_babel import format_number, get_locale, ngettext
 from flask_babel import gettext as _
 
 from campaign.extensions import db
+from campaign.i18n import text_direction
 from campaign.models import Event, OutcomeKind
 from campaign.public import readers
 from campaign.public.forms import CommentForm, FlagForm, SignForm, SupportForm
@@ -19,6 +20,7 @@ from campaign.services import broadcasts as broadcast_service
 from campaign.services import campaigns as campaign_service
 from campaign.services import comments as comment_service
 from campaign.services import events as event_service
+from campaign.services import share_image
 from campaign.services.countries import country_name, is_country
 from campaign.services.errors import CampaignNotFound
 from campaign.services.markdown import render_markdown
@@ -38,17 +40,48 @@ def localized_or_404(slug: str) -> campaign_service.LocalizedCampaign:
         abort(404)
 
 
-def share_links(url: str, title: str) -> dict[str, str]:
-    u, t = quote(url, safe=""), quote(title, safe="")
-    both = quote(f"{title} {url}", safe="")
+def share_links(url: str, title: str, message: str | None = None) -> dict[str, str]:
+    """Plain links to share `url` (no third-party script): `title` is the email's subject,
+    `message` (default: the title) the words that go with the link."""
+    message = message or title
+    u, t, m = quote(url, safe=""), quote(title, safe=""), quote(message, safe="")
+    both = quote(f"{message} {url}", safe="")
     return {
         "email": f"mailto:?subject={t}&body={both}",
         "whatsapp": f"https://wa.me/?text={both}",
-        "telegram": f"https://t.me/share/url?url={u}&text={t}",
-        "x": f"https://twitter.com/intent/tweet?url={u}&text={t}",
+        "telegram": f"https://t.me/share/url?url={u}&text={m}",
+        "x": f"https://twitter.com/intent/tweet?url={u}&text={m}",
         "facebook": f"https://www.facebook.com/sharer/sharer.php?u={u}",
         "vk": f"https://vk.com/share.php?url={u}&title={t}",
     }
+
+
+def share_card(localized: campaign_service.LocalizedCampaign) -> share_image.ShareCard:
+    """The texts of the campaign's share image, in the reader's language and number format."""
+    campaign = localized.campaign
+    shown = share_image.count_bucket(campaign.signature_count)
+    return share_image.ShareCard(
+        title=localized.text.title,
+        count_text=ngettext(
+            "%(count)s signature", "%(count)s signatures", shown, count=format_number(shown)
+        ),
+        goal_text=_("Goal: %(goal)s", goal=format_number(campaign.goal)),
+        site_name=current_app.config["SITE_NAME"],
+        progress=min(100, shown * 100 // campaign.goal) if campaign.goal > 0 else 0,
+        rtl=text_direction(g.lang) == "rtl",
+        language=g.lang,
+    )
+
+
+def share_image_url(localized: campaign_service.LocalizedCampaign) -> str:
+    """The absolute URL of the share image, versioned by what it shows: link previews cached
+    by a social network then pick up a new count once the page is shared again."""
+    return external_url(
+        "public.share_png",
+        lang=g.lang,
+        slug=localized.campaign.slug,
+        v=share_card(localized).fingerprint[:8],
+    )
 
 
 def page_context(
@@ -70,7 +103,12 @@ def page_context(
         "text": localized.text,
         "progress": campaign_service.progress_percent(campaign),
         "petition_url": url,
-        "share": share_links(url, localized.text.title),
+        "share": share_links(
+            url,
+            localized.text.title,
+            _("Sign the petition “%(title)s”", title=localized.text.title),
+        ),
+        "share_image_url": share_image_url(localized),
         "alternate_urls": {
             lang: external_url(endpoint, **{**view_args, "lang": lang})
             for lang in current_app.config["LANGUAGES"]
@@ -90,6 +128,8 @@ def render_petition(
     if sign_form is None:
         sign_form = SignForm(formdata=None)
         sign_form.country.data = guess_country()
+        # The time it is shown, signed: how long the signer spent on it is a signal of fraud.
+        sign_form.started.data = readers.clock_stamp()
     sign_form.set_country_choices(g.lang)
     return render_template(
         "public/petition.html",

@@ -10,9 +10,10 @@ from __future__ import annotations
 import secrets
 import time
 
-from flask import current_app, request, session
+from flask import current_app, g, request, session
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from campaign.public import page_cache
 from campaign.public.forms import CommentForm
 from campaign.services import comments as comment_service
 from campaign.services.email_addresses import mailbox_digest
@@ -68,10 +69,26 @@ def _clock() -> URLSafeSerializer:
     return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="comment-form-started")
 
 
+def clock_stamp() -> str:
+    """The signed time this request shows a comment form: one per request, so that a cached
+    page can swap it for a newer one (see page_cache)."""
+    if "comment_clock" not in g:
+        g.comment_clock = _clock().dumps(time.time())
+    return g.comment_clock
+
+
+page_cache.register_fresh("comment-clock", clock_stamp)
+
+
 def restart_clock(form: CommentForm) -> CommentForm:
     """Stamp the form with the time it is shown, signed so that it cannot be made up."""
-    form.started.data = _clock().dumps(time.time())
+    form.started.data = clock_stamp()
     return form
+
+
+def is_known() -> bool:
+    """Whether this browser has supported, flagged or proved a mailbox: its page is its own."""
+    return bool(session.get(READER) or session.get(KNOWN_MAILBOXES))
 
 
 def comment_form() -> CommentForm:
@@ -84,10 +101,17 @@ def comment_form() -> CommentForm:
     return form
 
 
+def seconds_since_shown(stamp: str | None) -> float | None:
+    """Seconds since a form carrying `stamp` (from `clock_stamp`) was shown; None when the
+    stamp is missing or was tampered with."""
+    try:
+        started = float(_clock().loads(stamp or ""))
+    except (BadSignature, TypeError, ValueError):
+        return None
+    return time.time() - started
+
+
 def too_quick() -> bool:
     """Whether the form came back sooner than a person could have written anything."""
-    try:
-        started = float(_clock().loads(request.form.get("comment-started", "")))
-    except (BadSignature, TypeError, ValueError):
-        return True
-    return time.time() - started < current_app.config["COMMENT_MIN_SECONDS"]
+    seconds = seconds_since_shown(request.form.get("comment-started", ""))
+    return seconds is None or seconds < current_app.config["COMMENT_MIN_SECONDS"]

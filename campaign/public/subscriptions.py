@@ -23,6 +23,7 @@ from campaign.public.forms import (
     UnsubscribeForm,
 )
 from campaign.public.pages import localized_or_404
+from campaign.rate_limits import per_mailbox, per_token
 from campaign.services import campaigns as campaign_service
 from campaign.services import subscribers
 from campaign.services.errors import CampaignClosed, InvalidEmail, InvalidToken, TokenExpired
@@ -74,6 +75,7 @@ def _subscribe_helpers():
 
 @bp.route("/<lang>/subscribe", methods=["POST"])
 @limiter.limit(lambda: current_app.config["SIGN_RATE_LIMIT"])
+@per_mailbox()
 def subscribe():
     form = SubscribeForm()
     localized = localized_or_404(form.campaign.data or "")
@@ -113,6 +115,7 @@ def subscribe_sent():
 
 @bp.route("/<lang>/subscribe/confirm/<token>", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["CONFIRM_RATE_LIMIT"], methods=["POST"])
+@per_token()
 def confirm_subscription(token: str):
     form = ConfirmSubscriptionForm()
     try:
@@ -140,6 +143,7 @@ def confirm_subscription(token: str):
 
 @bp.route("/<lang>/preferences/<token>", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["CONFIRM_RATE_LIMIT"], methods=["POST"])
+@per_token()
 def preferences(token: str):
     try:
         key = subscribers.read_preferences_token(token)

@@ -16,19 +16,22 @@ from flask_babel import gettext as _
 
 from campaign.extensions import db, limiter
 from campaign.i18n import LANGUAGE_COOKIE, best_language, negotiated_redirect
-from campaign.public import bp, readers
+from campaign.public import bp, page_cache, readers
 from campaign.public.forms import ConfirmForm, SignForm
 from campaign.public.pages import (
     closed_page,
+    guess_country,
     localized_or_404,
     page_context,
     rally_card,
     render_petition,
 )
+from campaign.rate_limits import per_mailbox, per_token
 from campaign.services import campaigns as campaign_service
-from campaign.services import signing
+from campaign.services import signals, signing
 from campaign.services.errors import (
     CampaignClosed,
+    EmailDomainBlocked,
     InvalidEmail,
     InvalidToken,
     TokenExpired,
@@ -57,7 +60,8 @@ def _add_lang(endpoint, values):
 def _remember_language(response: Response) -> Response:
     # The public site's language only: the panel's is the organizer's own setting.
     lang = getattr(g, "lang", None) if request.blueprint != "admin" else None
-    if lang and request.cookies.get(LANGUAGE_COOKIE) != lang:
+    # A response that shared caches keep (share image, widget) must not carry one reader's cookie.
+    if lang and not response.cache_control.public and request.cookies.get(LANGUAGE_COOKIE) != lang:
         response.set_cookie(
             LANGUAGE_COOKIE,
             lang,
@@ -101,11 +105,12 @@ def home():
 
 @bp.route("/<lang>/c/<slug>", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["SIGN_RATE_LIMIT"], methods=["POST"])
+@per_mailbox()
 def petition(slug: str):
+    if request.method == "GET":
+        return _petition_page(slug)
     localized = localized_or_404(slug)
     campaign = localized.campaign
-    if request.method == "GET":
-        return render_petition(localized)
     if not campaign.is_open:
         return closed_page(localized)
     form = SignForm()
@@ -118,6 +123,14 @@ def petition(slug: str):
         except CampaignClosed:
             db.session.rollback()
             return closed_page(localized)
+        except EmailDomainBlocked:
+            db.session.rollback()
+            form.email.errors.append(
+                _(
+                    "This petition does not accept addresses from this email provider. "
+                    "Please use another email address."
+                )
+            )
         except InvalidEmail:
             db.session.rollback()
             form.email.errors.append(_("Enter an email address like name@example.org."))
@@ -129,6 +142,15 @@ def petition(slug: str):
     return render_petition(localized, sign_form=form, status=422)
 
 
+def _petition_page(slug: str):
+    # Readers with nothing of their own on the page share a copy a few seconds old.
+    return page_cache.serve(
+        (slug, g.lang, guess_country(), readers.place()),
+        lambda: render_petition(localized_or_404(slug)),
+        readers.is_known,
+    )
+
+
 def _signature_data(form: SignForm) -> signing.SignatureData:
     return signing.SignatureData(
         full_name=form.full_name.data or "",
@@ -138,19 +160,34 @@ def _signature_data(form: SignForm) -> signing.SignatureData:
         reason=form.reason.data or "",
         is_public=bool(form.is_public.data),
         has_update_consent=bool(form.has_update_consent.data),
+        # Computed here, so that the service never sees the request; never the raw address.
+        signals=signals.collect(
+            current_app.config["SECRET_KEY"],
+            remote_addr=request.remote_addr,
+            user_agent=request.user_agent.string,
+            seconds_on_form=readers.seconds_since_shown(form.started.data),
+        ),
+        consent=form.consent_shown(g.lang),
     )
 
 
 @bp.route("/<lang>/c/<slug>/signed")
 def signed(slug: str):
-    localized = localized_or_404(slug)
-    return render_template(
-        "public/signed.html", rally=rally_card(localized.campaign), **page_context(localized)
+    def render():
+        localized = localized_or_404(slug)
+        return render_template(
+            "public/signed.html", rally=rally_card(localized.campaign), **page_context(localized)
+        )
+
+    # Everyone who just signed sees the same page, but for the rally near where they live.
+    return page_cache.serve(
+        (slug, g.lang, guess_country(), readers.place()), render, readers.is_known
     )
 
 
 @bp.route("/<lang>/c/<slug>/confirm/<token>", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["CONFIRM_RATE_LIMIT"], methods=["POST"])
+@per_token()
 def confirm(slug: str, token: str):
     localized = localized_or_404(slug)
     form = ConfirmForm()

@@ -27,6 +27,11 @@ class Action(enum.StrEnum):
     MODERATE = "comments.moderate"
     MANAGE_EVENTS = "events.manage"
     SEND_BROADCASTS = "broadcasts.send"
+    # Bursts of signatures and invalidating (or restoring) them: the count is the campaign's
+    # word to its target, so those who run the campaign decide, not moderators.
+    REVIEW_SUSPICIOUS = "signatures.suspicious"
+    INVALIDATE_SIGNATURES = "signatures.invalidate"
+    ENTER_PAPER_SIGNATURES = "paper.enter"  # counts collected on clipboards
 
 
 ALL_ROLES = frozenset(Role)
@@ -44,6 +49,9 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.MODERATE: ALL_ROLES,
     Action.MANAGE_EVENTS: frozenset({Role.OWNER, Role.EDITOR}),
     Action.SEND_BROADCASTS: frozenset({Role.OWNER, Role.EDITOR}),
+    Action.REVIEW_SUSPICIOUS: frozenset({Role.OWNER, Role.EDITOR}),
+    Action.INVALIDATE_SIGNATURES: frozenset({Role.OWNER, Role.EDITOR}),
+    Action.ENTER_PAPER_SIGNATURES: frozenset({Role.OWNER, Role.EDITOR}),
 }
 
 

@@ -416,7 +416,7 @@ def _candidates(session: Session, broadcast: Broadcast) -> dict[str, Recipient]:
         Signature.email, Signature.email_key, Signature.language, Signature.full_name
     ).where(
         Signature.campaign_id == campaign_id,
-        Signature.confirmed_at.is_not(None),
+        Signature.counted(),
         Signature.has_update_consent.is_(True),
     )
     queries = []  # in order of precedence: a subscriber's language is one they chose
@@ -432,7 +432,8 @@ def _candidates(session: Session, broadcast: Broadcast) -> dict[str, Recipient]:
                 (signed_there.email_key == Subscriber.email_key)
                 & (signed_there.campaign_id == campaign_id)
                 & (signed_there.country == broadcast.audience_country)
-                & signed_there.confirmed_at.is_not(None),
+                & signed_there.confirmed_at.is_not(None)
+                & signed_there.invalidated_at.is_(None),
             ),
             signers.where(Signature.country == broadcast.audience_country),
         ]

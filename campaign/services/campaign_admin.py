@@ -26,6 +26,7 @@ from campaign.models import (
 )
 from campaign.models.types import utcnow
 from campaign.services import audit
+from campaign.services.email_domains import parse_domain_list
 from campaign.services.errors import (
     DeletionNotConfirmed,
     InvalidGoal,
@@ -168,8 +169,12 @@ def update_settings(
     slug: str | None = None,
     goal: int | None = None,
     default_language: str | None = None,
+    blocks_disposable_email: bool | None = None,
+    blocked_email_domains: str | None = None,
 ) -> dict[str, list]:
-    """Change the slug (drafts only), the goal or the default language; None leaves a setting.
+    """Change the slug (drafts only), the goal, the default language or the email domains the
+    campaign refuses; None leaves a setting. Blocked domains are stored one per line, cleaned;
+    lines that are not domains are dropped (the form refuses them first).
 
     Returns the changes as {field: [old, new]} (empty when nothing changed, and then nothing is
     audited). Raises InvalidSlug, SlugTaken, SlugLocked, InvalidGoal, UnknownLanguage,
@@ -189,6 +194,17 @@ def update_settings(
         if campaign.translation(default_language) is None:
             raise NoTranslation(default_language)
         changes["default_language"] = [campaign.default_language, default_language]
+    if blocks_disposable_email is not None and (
+        bool(blocks_disposable_email) != campaign.blocks_disposable_email
+    ):
+        changes["blocks_disposable_email"] = [
+            campaign.blocks_disposable_email,
+            bool(blocks_disposable_email),
+        ]
+    if blocked_email_domains is not None:
+        cleaned = "\n".join(parse_domain_list(blocked_email_domains)[0])
+        if cleaned != (campaign.blocked_email_domains or ""):
+            changes["blocked_email_domains"] = [campaign.blocked_email_domains or "", cleaned]
     if not changes:
         return changes
     for field, (_old, new) in changes.items():

@@ -67,7 +67,7 @@ def recent_public_signers(session: Session, campaign: Campaign, limit: int = 10)
             select(Signature)
             .where(
                 Signature.campaign_id == campaign.id,
-                Signature.confirmed_at.is_not(None),
+                Signature.counted(),
                 Signature.is_public.is_(True),
             )
             .order_by(Signature.confirmed_at.desc(), Signature.id.desc())
@@ -80,7 +80,7 @@ def signatures_by_country(session: Session, campaign: Campaign) -> dict[str, int
     """Confirmed signatures per country code, largest first."""
     rows = session.execute(
         select(Signature.country, func.count())
-        .where(Signature.campaign_id == campaign.id, Signature.confirmed_at.is_not(None))
+        .where(Signature.campaign_id == campaign.id, Signature.counted())
         .group_by(Signature.country)
         .order_by(func.count().desc(), Signature.country)
     )
@@ -92,3 +92,12 @@ def progress_percent(campaign: Campaign) -> int:
     if campaign.goal <= 0:
         return 0
     return min(100, campaign.signature_count * 100 // campaign.goal)
+
+
+def paper_signature_count(campaign: Campaign) -> int:
+    """Signatures collected on paper and typed in by organizers (services.paper_signatures).
+
+    Public, shown apart from the online count: not in `signature_count`, nor in the progress
+    to the goal, since nobody confirmed them by email.
+    """
+    return campaign.paper_signature_count

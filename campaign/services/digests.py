@@ -304,7 +304,9 @@ def _campaign_digest(
     new_signatures = _count(
         session,
         count.select_from(Signature).where(
-            Signature.campaign_id == campaign.id, in_period(Signature.confirmed_at)
+            Signature.campaign_id == campaign.id,
+            in_period(Signature.confirmed_at),
+            Signature.invalidated_at.is_(None),
         ),
     )
     new_comments = _count(
@@ -378,7 +380,9 @@ def _campaign_digest(
     confirmed_since_end = _count(
         session,
         count.select_from(Signature).where(
-            Signature.campaign_id == campaign.id, Signature.confirmed_at >= end
+            Signature.campaign_id == campaign.id,
+            Signature.confirmed_at >= end,
+            Signature.invalidated_at.is_(None),
         ),
     )
     at_end = max(0, campaign.signature_count - confirmed_since_end)

@@ -24,6 +24,22 @@ class InvalidEmail(ServiceError):
     """The address cannot receive mail."""
 
 
+class EmailDomainBlocked(InvalidEmail):
+    """The campaign refuses signatures from the address's domain (disposable or listed)."""
+
+    def __init__(self, domain: str) -> None:
+        super().__init__(domain)
+        self.domain = domain
+
+
+class NothingToInvalidate(ServiceError):
+    """The selected signatures were all invalidated already, or there were none."""
+
+
+class InvalidationNotFound(ServiceError):
+    """No such batch of invalidated signatures in this campaign, or it was restored already."""
+
+
 class InvalidToken(ServiceError):
     """A link's token was tampered with, is for another purpose, or names nothing."""
 
@@ -32,12 +48,24 @@ class TokenExpired(InvalidToken):
     """A link's token was genuine but is too old."""
 
 
+class SignatureGone(InvalidToken):
+    """A genuine link to a signature that is no longer there: withdrawn or erased."""
+
+
 class OrganizerExists(ServiceError):
     """An organizer with that email already exists."""
 
 
 class InvalidCredentials(ServiceError):
     """Wrong email or password (deliberately not saying which)."""
+
+
+class LoginLocked(ServiceError):
+    """Too many failed logins in a row for this address: refused until `until` (UTC)."""
+
+    def __init__(self, until):
+        super().__init__(until)
+        self.until = until
 
 
 class WeakPassword(ServiceError):
@@ -207,3 +235,20 @@ class BroadcastLocked(ServiceError):
 
 class NoRecipients(ServiceError):
     """Nobody would get the update: the audience is empty (or everyone in it is left out)."""
+
+
+# --- paper signatures (services.paper_signatures) ---
+
+
+class InvalidPaperSignatures(ServiceError):
+    """A field of a paper signature entry is missing or wrong; `field` and `reason` say which
+    and why (reasons: "count", "future", "event", "draft")."""
+
+    def __init__(self, field: str, reason: str):
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+class PaperSignaturesNotFound(ServiceError):
+    """No entry of paper signatures with that number in this campaign."""

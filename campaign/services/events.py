@@ -521,6 +521,7 @@ def where_to_rally(
             .where(
                 Signature.campaign_id == campaign.id,
                 Signature.confirmed_at >= now - NEW_WINDOW,
+                Signature.invalidated_at.is_(None),
             )
             .group_by(Signature.country, city_key)
         )

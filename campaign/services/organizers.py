@@ -9,11 +9,12 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from campaign.mail.outbox import queue_email
 from campaign.models import Campaign, Invitation, Membership, Organizer, Role
 from campaign.models.types import utcnow
-from campaign.services import audit
+from campaign.services import audit, login_lockout
 from campaign.services.campaigns import localize
 from campaign.services.email_addresses import normalize_email
 from campaign.services.errors import (
@@ -22,9 +23,11 @@ from campaign.services.errors import (
     InvalidCredentials,
     InvalidToken,
     InvitationNotPending,
+    LoginLocked,
     OrganizerExists,
     WeakPassword,
 )
+from campaign.services.login_lockout import LockoutRules
 from campaign.services.tokens import make_token, read_token
 from campaign.urls import external_url
 
@@ -68,11 +71,39 @@ def create_organizer(
     return organizer
 
 
-def authenticate(session: Session, email: str, password: str) -> Organizer:
-    """The organizer with these credentials. Raises InvalidCredentials."""
+def _dummy_password_check(password: str) -> None:
+    """Hash like a real check, so an unknown address takes as long to refuse as a known one."""
+    method = current_app.config["PASSWORD_HASH_METHOD"]
+    if method not in _DUMMY_HASHES:
+        _DUMMY_HASHES[method] = generate_password_hash("not a password", method=method)
+    check_password_hash(_DUMMY_HASHES[method], password)
+
+
+_DUMMY_HASHES: dict[str, str] = {}
+
+
+def authenticate(
+    session: Session, email: str, password: str, rules: LockoutRules | None = None
+) -> Organizer:
+    """The organizer with these credentials.
+
+    Raises LoginLocked while the address is locked (without checking the password) or when
+    this failure starts a lock, else InvalidCredentials; a failure is flushed (and, when it
+    locks a real account, audited), so the caller commits in both cases.
+    """
+    rules = rules or LockoutRules.from_config(current_app.config)
+    until = login_lockout.locked_until(session, email)
+    if until is not None:
+        raise LoginLocked(until)
     organizer = find_organizer(session, email)
+    if organizer is None:
+        _dummy_password_check(password)
     if organizer is None or not organizer.is_active or not organizer.check_password(password):
+        until = login_lockout.record_failure(session, email, organizer, rules)
+        if until is not None:
+            raise LoginLocked(until)
         raise InvalidCredentials()
+    login_lockout.clear(session, email)
     organizer.last_login_at = utcnow()
     return organizer
 
@@ -131,6 +162,8 @@ def reset_password(session: Session, token: str, password: str) -> Organizer:
     """Set a new password from a reset link. Raises InvalidToken, TokenExpired, WeakPassword."""
     organizer = organizer_for_reset_token(session, token)
     change_password(session, organizer, password)
+    # Proving control of the mailbox ends a lockout at once (see services/login_lockout.py).
+    login_lockout.clear(session, organizer.email)
     return organizer
 
 

@@ -37,7 +37,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import case, func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from campaign.database import begin_write
@@ -48,6 +48,7 @@ from campaign.services.email_addresses import mailbox_key
 from campaign.services.errors import (
     PersonNotFound,
 )
+from campaign.services.signature_counts import adjust_signature_count
 
 # What an erased outbox row is addressed to: a reserved domain that can never receive mail.
 ERASED_ADDRESS = "erased@invalid"
@@ -180,14 +181,20 @@ def export_person(
 
 
 def erase_person(
-    session: Session, campaign: Campaign, actor: Organizer | None, email: str
+    session: Session,
+    campaign: Campaign,
+    actor: Organizer | None,
+    email: str,
+    *,
+    action: str = "person.erase",
 ) -> ErasureReport:
     """Erase what `campaign` holds about the person behind `email`, and audit it anonymously.
 
-    Runs every step in `ERASERS` inside the caller's transaction, then records "person.erase"
-    with the counts and the person's reference (never the address or the name). Erasing a
-    person who is not (or no longer) there raises PersonNotFound and changes nothing, so a
-    second erasure is harmless. Raises InvalidEmail, PersonNotFound.
+    Runs every step in `ERASERS` inside the caller's transaction, then records `action`
+    ("person.erase" by organizers; "signature.withdraw" when signers withdraw their own, see
+    services.privacy) with the counts and the person's reference (never the address or the
+    name). Erasing a person who is not (or no longer) there raises PersonNotFound and changes
+    nothing, so a second erasure is harmless. Raises InvalidEmail, PersonNotFound.
     """
     begin_write(session)
     person = find_person(session, campaign, email, for_update=True)
@@ -197,7 +204,7 @@ def erase_person(
     for eraser in ERASERS:
         counts.update(eraser(session, person))
     session.flush()
-    audit.record(session, actor, "person.erase", campaign, person=person.reference, **counts)
+    audit.record(session, actor, action, campaign, person=person.reference, **counts)
     return ErasureReport(reference=person.reference, counts=counts)
 
 
@@ -216,6 +223,7 @@ def _export_signatures(session: Session, person: Person) -> dict[str, Any]:
                 "language": s.language,
                 "is_public": s.is_public,
                 "has_update_consent": s.has_update_consent,
+                "consent_wording": s.consent_wording.record if s.consent_wording else None,
                 "signed_at": _iso(s.created_at),
                 "confirmed_at": _iso(s.confirmed_at),
             }
@@ -257,20 +265,12 @@ FINDERS: list[Callable[[Session, Campaign, str], set[str]]] = []
 def _erase_signatures(session: Session, person: Person) -> dict[str, int]:
     """Delete the person's signatures and take the confirmed ones off the public count."""
     confirmed = sum(1 for s in person.signatures if s.is_confirmed)
+    # An invalidated signature was taken off the count already.
+    counted = sum(1 for s in person.signatures if s.counts)
     for signature in person.signatures:
         session.delete(signature)
     session.flush()
-    if confirmed:
-        counter = Campaign.signature_count
-        # Atomic, so concurrent confirmations are not lost; never below zero, should the counter
-        # ever have drifted.
-        session.execute(
-            update(Campaign)
-            .where(Campaign.id == person.campaign.id)
-            .values(signature_count=case((counter >= confirmed, counter - confirmed), else_=0))
-            .execution_options(synchronize_session=False)
-        )
-        session.expire(person.campaign, ["signature_count"])
+    adjust_signature_count(session, person.campaign, -counted)
     return {"signatures": len(person.signatures), "confirmed_signatures": confirmed}
 
 

@@ -115,7 +115,10 @@ def _matching(session: Session, campaign: Campaign, flt: SignatureFilter, langua
     Every word of the search must be found in the name, the email, the city or the country
     (its code, or its name in `language`), so "anna paris" finds Anna in Paris.
     """
-    query = select(*what).where(Signature.campaign_id == campaign.id)
+    # Signatures invalidated as fraudulent are listed on the suspicious-activity screen only.
+    query = select(*what).where(
+        Signature.campaign_id == campaign.id, Signature.invalidated_at.is_(None)
+    )
     if flt.status == ConfirmationFilter.CONFIRMED:
         query = query.where(Signature.confirmed_at.is_not(None))
     elif flt.status == ConfirmationFilter.UNCONFIRMED:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -15,10 +15,13 @@ from campaign.database import begin_write
 from campaign.mail.outbox import queue_email
 from campaign.models import Campaign, Signature
 from campaign.models.types import utcnow
-from campaign.services import comments, subscribers
+from campaign.services import comments, privacy, subscribers
 from campaign.services.campaigns import localize
 from campaign.services.email_addresses import mailbox_digest, mailbox_key, normalize_email
-from campaign.services.errors import CampaignClosed, InvalidEmail, InvalidToken
+from campaign.services.email_domains import blocked_domain, domain_of
+from campaign.services.errors import CampaignClosed, EmailDomainBlocked, InvalidEmail, InvalidToken
+from campaign.services.signals import SignatureSignals
+from campaign.services.signature_counts import adjust_signature_count
 from campaign.services.tokens import make_token, read_token
 from campaign.urls import external_url
 
@@ -36,6 +39,10 @@ class SignatureData:
     reason: str = ""
     is_public: bool = False
     has_update_consent: bool = False
+    # How the form was filled in (IP hashes, user agent class, time on form): for organizers.
+    signals: SignatureSignals = field(default_factory=SignatureSignals)
+    # The consent wording the form showed, in its language, and what was ticked.
+    consent: privacy.ConsentShown | None = None
 
 
 class SignOutcome(enum.Enum):
@@ -54,12 +61,16 @@ def sign(session: Session, campaign: Campaign, data: SignatureData, language: st
     """Record a signature (unconfirmed) and queue the email that confirms it.
 
     Signing again with the same mailbox never creates a second signature and never tells the
-    person on screen; the email says what happened. Raises CampaignClosed, InvalidEmail.
+    person on screen; the email says what happened. Raises CampaignClosed, InvalidEmail,
+    EmailDomainBlocked (a domain the campaign refuses: nothing is stored).
     """
     begin_write(session)
     if not campaign.is_open:
         raise CampaignClosed(campaign.slug)
     email = normalize_email(data.email)
+    blocked = blocked_domain(campaign, email)
+    if blocked is not None:
+        raise EmailDomainBlocked(blocked)
     key = mailbox_key(email)
     full_name = " ".join(data.full_name.split())
     if not full_name:
@@ -76,7 +87,14 @@ def sign(session: Session, campaign: Campaign, data: SignatureData, language: st
         language=language,
         is_public=data.is_public,
         has_update_consent=data.has_update_consent,
+        ip_hash=data.signals.ip_hash,
+        ip_range_hash=data.signals.ip_range_hash,
+        user_agent_class=data.signals.user_agent_class,
+        seconds_on_form=data.signals.seconds_on_form,
+        email_domain=domain_of(email),
     )
+    if data.consent is not None:
+        signature.consent_wording = privacy.consent_wording_for(session, data.consent)
     try:
         # The unique index decides, so two simultaneous submissions cannot both insert.
         with session.begin_nested():
@@ -149,14 +167,10 @@ def confirm(session: Session, token: str) -> tuple[Signature, bool]:
         .values(confirmed_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
-    if counted:
-        session.execute(
-            update(Campaign)
-            .where(Campaign.id == signature.campaign_id)
-            .values(signature_count=Campaign.signature_count + 1)
-            .execution_options(synchronize_session=False)
-        )
     session.refresh(signature)
+    if counted and not signature.is_invalidated:
+        # An invalidated signature is confirmed but not counted; restoring it counts it then.
+        adjust_signature_count(session, signature.campaign_id, 1)
     session.refresh(signature.campaign)
     if counted:
         comments.publish_reason(session, signature)
@@ -181,6 +195,10 @@ def _queue_confirmation(
             "public.confirm", lang=language, slug=campaign.slug, token=confirmation_token(signature)
         ),
         max_age_days=max(1, current_app.config["CONFIRM_TOKEN_MAX_AGE"] // 86400),
+        # Only the mailbox gets this link, never the page after signing: whoever typed the
+        # address may not own it.
+        manage_url=privacy.manage_url(signature, language),
+        manage_max_age_days=privacy.manage_max_age_days(),
     )
 
 
@@ -196,6 +214,8 @@ def _queue_already_signed(
         kind="signature_already_confirmed",
         template="already_signed",
         subject=_l("You have already signed: %(title)s", title=title),
+        manage_url=privacy.manage_url(signature, language),
+        manage_max_age_days=privacy.manage_max_age_days(),
     )
 
 
@@ -215,6 +235,7 @@ def _queue_signer_email(
 
 __all__ = [
     "CampaignClosed",
+    "EmailDomainBlocked",
     "InvalidEmail",
     "SignOutcome",
     "SignResult",

@@ -32,7 +32,11 @@ def confirmed_since(session: Session, campaign_ids: list[int], hours: int) -> di
     since = utcnow() - timedelta(hours=hours)
     rows = session.execute(
         select(Signature.campaign_id, func.count())
-        .where(Signature.campaign_id.in_(campaign_ids), Signature.confirmed_at >= since)
+        .where(
+            Signature.campaign_id.in_(campaign_ids),
+            Signature.confirmed_at >= since,
+            Signature.invalidated_at.is_(None),
+        )
         .group_by(Signature.campaign_id)
     )
     return dict(rows.all())
@@ -79,10 +83,11 @@ class PlaceCount:
 
 
 def confirmation_rate(session: Session, campaign: Campaign) -> ConfirmationRate:
-    """How many of the campaign's signatures were confirmed, out of all of them."""
+    """How many of the campaign's signatures were confirmed, out of all of them (signatures
+    invalidated as fraudulent left out of both)."""
     total, confirmed = session.execute(
         select(func.count(), func.count(Signature.confirmed_at)).where(
-            Signature.campaign_id == campaign.id
+            Signature.campaign_id == campaign.id, Signature.invalidated_at.is_(None)
         )
     ).one()
     return ConfirmationRate(confirmed=confirmed or 0, total=total or 0)
@@ -114,7 +119,7 @@ def _confirmed_per(
     bucket = _truncate(session, Signature.confirmed_at, unit).label("bucket")
     query = (
         select(bucket, func.count())
-        .where(Signature.campaign_id == campaign.id, Signature.confirmed_at.is_not(None))
+        .where(Signature.campaign_id == campaign.id, Signature.counted())
         .group_by(bucket)
     )
     if since is not None:
@@ -172,7 +177,7 @@ def top_countries(
     count = func.count().label("n")
     query = (
         select(Signature.country, count)
-        .where(Signature.campaign_id == campaign.id, Signature.confirmed_at.is_not(None))
+        .where(Signature.campaign_id == campaign.id, Signature.counted())
         .group_by(Signature.country)
         .order_by(count.desc(), Signature.country)
         .limit(limit)
@@ -195,7 +200,7 @@ def top_cities(session: Session, campaign: Campaign, limit: int = TOP_PLACES) ->
     count = func.count().label("n")
     confirmed_here = (
         Signature.campaign_id == campaign.id,
-        Signature.confirmed_at.is_not(None),
+        Signature.counted(),
         func.trim(Signature.city) != "",
     )
     top = session.execute(

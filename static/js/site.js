@@ -116,3 +116,12 @@ document.addEventListener("DOMContentLoaded", () => {
   };
   document.head.append(script);
 });
+
+// Posters and signature sheets: a Print button; without this file, the browser's own command.
+document.addEventListener("DOMContentLoaded", () => {
+  for (const button of document.querySelectorAll("[data-print]")) {
+    if (typeof window.print !== "function") continue;
+    button.hidden = false;
+    button.addEventListener("click", () => window.print());
+  }
+});

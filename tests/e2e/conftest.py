@@ -125,6 +125,9 @@ def _server_env(database_url: str, base_url: str, mail: FakeSendGrid) -> dict[st
         LANGUAGES="en,ar,ru,fr,es,de,tr,eo",
         # Browsers under test fill a form at once; the minimum time has its own unit tests.
         COMMENT_MIN_SECONDS="0",
+        # Journeys check a page right after changing what it shows, from another browser;
+        # the page cache has its own tests (tests/test_page_cache.py).
+        PAGE_CACHE_SECONDS="0",
         PYTHONUNBUFFERED="1",
     )
     return env

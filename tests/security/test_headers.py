@@ -23,6 +23,22 @@ def test_every_response_has_the_security_headers(client, path):
     assert "Strict-Transport-Security" not in headers  # plain HTTP: no HSTS
 
 
+def test_only_the_embeddable_widget_may_be_framed(client, db):
+    from tests.factories import make_campaign
+
+    make_campaign(slug="framed")
+    db.session.commit()
+    widget = client.get("/embed/framed").headers
+    assert "X-Frame-Options" not in widget
+    assert "frame-ancestors *" in widget["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" not in widget["Content-Security-Policy"]
+    assert "object-src 'none'" in widget["Content-Security-Policy"]
+    for path in ("/en/c/framed", "/en/c/framed/signed", "/en/c/framed/share.png"):
+        headers = client.get(path).headers
+        assert headers["X-Frame-Options"] == "DENY", path
+        assert "frame-ancestors 'none'" in headers["Content-Security-Policy"], path
+
+
 def test_hsts_over_tls(client):
     response = client.get("/en/", base_url="https://campaign.test")
     assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")

@@ -6,7 +6,15 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
 from campaign.form_fields import IntegerField, MaxLength, SelectField, TextAreaField
 from campaign.services.campaign_admin import (
@@ -15,6 +23,7 @@ from campaign.services.campaign_admin import (
     SLUG_PATTERN,
     CampaignTexts,
 )
+from campaign.services.email_domains import parse_domain_list
 
 # An INTEGER column holds up to 2**31 - 1 on PostgreSQL; no petition needs more.
 MAX_GOAL = 2_000_000_000
@@ -128,10 +137,31 @@ class NewCampaignForm(_TextFields):
     submit = SubmitField(_l("Create the campaign"))
 
 
+def _domain_list(form, field):
+    _valid, invalid = parse_domain_list(field.data or "")
+    if invalid:
+        raise ValidationError(
+            _l("These lines are not domains: %(lines)s", lines=", ".join(invalid[:5]))
+        )
+
+
 class SettingsForm(FlaskForm):
     slug = _slug_field()
     goal = _goal_field()
     default_language = _language_field(_l("Default language"))
+    blocks_disposable_email = BooleanField(
+        _l("Refuse signatures from disposable email addresses"),
+        description=_l(
+            "Throwaway mailboxes (from a list of about 120,000 domains) are the cheapest way to "
+            "inflate a count. People who use one are asked for another address."
+        ),
+    )
+    blocked_email_domains = TextAreaField(
+        _l("Also refuse these email domains (optional)"),
+        validators=[Optional(), MaxLength(20_000), _domain_list],
+        description=_l("One domain per line, such as example.com. Its subdomains are refused too."),
+        render_kw={"rows": 4, "autocomplete": "off", "spellcheck": "false"},
+    )
     submit = SubmitField(_l("Save settings"))
 
 
