@@ -46,7 +46,7 @@ CHROMIUM_ARGS = [
 ]
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
-STARTUP_TIMEOUT = 20.0
+STARTUP_TIMEOUT = 60.0  # a busy CI machine can take this long to start gunicorn
 
 
 @dataclass
