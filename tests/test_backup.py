@@ -18,7 +18,7 @@ from campaign.backups import BackupError, _pg_schema, backup, default_backup_pat
 from campaign.extensions import db as _db
 from campaign.models import Campaign, Signature
 from campaign.models.types import utcnow
-from tests.conftest import drop_postgres_schema, make_postgres_schema
+from tests.conftest import drop_postgres_schema, make_postgres_schema, skip_or_fail
 from tests.conftest import test_config as make_config
 from tests.factories import make_campaign, make_signature
 
@@ -31,7 +31,7 @@ def own_database(database_url, tmp_path):
         url = f"sqlite:///{tmp_path / 'live.sqlite3'}"
     else:
         if shutil.which("pg_dump") is None:
-            pytest.skip("pg_dump is not installed")
+            skip_or_fail("pg_dump is not installed (Debian: postgresql-client)")
         url, schema = make_postgres_schema()
     engine = create_engine(url)
     _db.metadata.create_all(engine)
