@@ -33,16 +33,16 @@ CAMPAIGN_NAV: list[NavItem] = [
     NavItem("admin.campaign_stats", _l("Statistics"), Action.VIEW_STATS),
     NavItem("admin.signatures", _l("Signatures"), Action.VIEW_SIGNATURES),
     NavItem(
-        "admin.suspicious_activity",
-        _l("Suspicious activity"),
-        Action.REVIEW_SUSPICIOUS,
-        ("admin.suspicious_invalidate", "admin.suspicious_invalidated"),
-    ),
-    NavItem(
         "admin.comments",
         _l("Comments"),
         Action.MODERATE,
         ("admin.comment_remove", "admin.comment_block", "admin.comment_blocks"),
+    ),
+    NavItem(
+        "admin.suspicious_activity",
+        _l("Suspicious activity"),
+        Action.REVIEW_SUSPICIOUS,
+        ("admin.suspicious_invalidate", "admin.suspicious_invalidated"),
     ),
     NavItem(
         "admin.events",

@@ -346,7 +346,16 @@ def test_organizer_journey(page: Page, new_context, live_server, shoot, tmp_path
     editor.get_by_role("link", name=TITLE_EN).click()
     menu = editor.get_by_role("navigation", name="Campaign menu")
     expect(menu.get_by_role("link")).to_have_text(
-        ["Overview", "Settings and texts", "Statistics", "Comments", "Events", "Updates"]
+        [
+            "Overview",
+            "Settings and texts",
+            "Statistics",
+            "Comments",
+            "Suspicious activity",
+            "Events",
+            "Updates",
+            "Paper signatures",
+        ]
     )
     for closed in ("Team", "Signatures", "People", "Audit log"):
         expect(menu.get_by_role("link", name=closed, exact=True)).to_have_count(0)
