@@ -121,7 +121,9 @@ with app.app_context():
                             default_language="en")
         for language in ("en", "ar"):
             campaign.translations.append(
-                CampaignTranslation(language=language, **DEMO_TEXTS[language]))
+                # A title of its own: journeys find the demo petition by its title.
+                CampaignTranslation(language=language, **{
+                    **DEMO_TEXTS[language], "title": DEMO_TEXTS[language]["title"] + " · 2"}))
         db.session.add(campaign)
         db.session.flush()
         organizer = db.session.scalar(
