@@ -225,7 +225,9 @@ def test_rq_sweep_repeats_itself(app, redis_app, mail, mail_queue):
     registry = ScheduledJobRegistry(queue=mail_queue)
     assert registry.get_job_ids() == [SWEEP_JOB_ID]
     next_sweep = registry.get_scheduled_time(SWEEP_JOB_ID) - datetime.now(UTC)
-    assert timedelta(seconds=20) < next_sweep <= timedelta(seconds=30)
+    # Queued 30 s after the sweep began; a loaded CI machine can take many seconds to finish
+    # the sweep, so only "later, and no later than 30 s" is certain.
+    assert timedelta(0) < next_sweep <= timedelta(seconds=30)
 
     # A message whose job was lost, then the scheduled sweep comes due: a worker that does not
     # queue a sweep of its own must still deliver it.
