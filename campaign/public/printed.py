@@ -6,7 +6,7 @@ sign a closed petition would send them to a page that no longer takes signatures
 
 from __future__ import annotations
 
-from flask import Response, abort, current_app, g, render_template
+from flask import Response, abort, g, render_template
 from flask_babel import gettext as _
 
 from campaign.public import bp
@@ -17,7 +17,6 @@ from campaign.urls import external_url
 
 # Ruled lines on a signature sheet: as many as fit an A4 or Letter page in landscape.
 SHEET_LINES = 15
-PRIVACY_RULE = "/<lang>/privacy"
 
 
 def _open_campaign(slug: str) -> campaign_service.LocalizedCampaign:
@@ -25,14 +24,6 @@ def _open_campaign(slug: str) -> campaign_service.LocalizedCampaign:
     if not localized.campaign.is_open:
         abort(404)
     return localized
-
-
-def _privacy_url() -> str | None:
-    """The privacy page in the reader's language, if this site has one."""
-    for rule in current_app.url_map.iter_rules():
-        if rule.rule == PRIVACY_RULE and "GET" in (rule.methods or ()):
-            return external_url(rule.endpoint, lang=g.lang)
-    return None
 
 
 @bp.route("/<lang>/c/<slug>/poster")
@@ -64,7 +55,7 @@ def clipboard(slug: str):
             css_class="qr qr--sheet",
         ),
         lines=range(1, SHEET_LINES + 1),
-        privacy_url=_privacy_url(),
+        privacy_url=external_url("public.privacy_page", lang=g.lang),
         **context,
     )
 
