@@ -45,7 +45,7 @@ def test_sign_confirm_and_count(page: Page, context, live_server, screenshot):
     # From the front door to the petition, as a person arrives.
     page.goto("/")
     expect(page).to_have_url(re.compile(r"/en/$"))
-    page.get_by_role("link", name=TITLE_EN).first.click()
+    page.get_by_role("link", name=TITLE_EN, exact=True).first.click()
     expect(page).to_have_url(re.compile(rf"/en/c/{SLUG}$"))
     expect(page.get_by_role("heading", level=1)).to_have_text(TITLE_EN)
     assert shown_count(page) == "0"
