@@ -7,7 +7,7 @@ import csv
 import io
 import json
 import re
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import jsonschema_rs
@@ -26,6 +26,7 @@ from campaign.models import (
     Signature,
 )
 from campaign.models.types import utcnow
+from campaign.services import paper_signatures as paper
 from campaign.services.open_data import CITY_MINIMUM
 from campaign.services.signing import confirmation_token
 from tests import conftest
@@ -151,6 +152,7 @@ def test_campaign_detail(client, db, petition):
     assert data["status"] == "open"
     assert data["goal"] == 5000
     assert data["signature_count"] == 3
+    assert data["paper_signature_count"] == 0
     assert sorted(data["languages"]) == ["en", "ru"]
     assert data["signatures_by_country"] == {"FR": 2, "DE": 1}
     assert data["url"] == f"{BASE_URL}/en/c/clean-water"
@@ -168,6 +170,23 @@ def test_count_follows_confirmations_only(client, db, petition):
     data = client.get("/api/v1/campaigns/clean-water").json
     assert data["signature_count"] == 1
     assert data["signatures_by_country"] == {"FR": 1}
+
+
+def test_paper_signatures_are_counted_apart(client, db, petition):
+    sign(client, db, "clean-water", "a@example.org", "FR", confirm=True)
+    paper.add(
+        db.session,
+        None,
+        petition,
+        paper.PaperSignatureData(count=120, collected_on=date.today() - timedelta(days=1)),
+    )
+    db.session.commit()
+
+    detail = client.get("/api/v1/campaigns/clean-water").json
+    assert (detail["signature_count"], detail["paper_signature_count"]) == (1, 120)
+    assert detail["signatures_by_country"] == {"FR": 1}  # paper sheets have no country
+    listed = client.get("/api/v1/campaigns").json["campaigns"]
+    assert [(c["slug"], c["paper_signature_count"]) for c in listed] == [("clean-water", 120)]
 
 
 @pytest.mark.parametrize(

@@ -166,6 +166,7 @@ def test_an_outage_gets_a_friendly_503_and_the_app_recovers_by_itself(client, db
     health = client.get("/healthz")
     assert health.status_code == 503
     assert health.json["database"] == "unreachable"
+    assert int(health.headers["Retry-After"]) > 0  # load balancers know when to look again
 
     proxy.restore()
     # The same app, not restarted: its pool drops the dead connections and opens new ones.

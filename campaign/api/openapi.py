@@ -72,6 +72,7 @@ _CAMPAIGN_SUMMARY = {
         "status",
         "goal",
         "signature_count",
+        "paper_signature_count",
         "languages",
         "url",
     ],
@@ -85,6 +86,12 @@ _CAMPAIGN_SUMMARY = {
             "type": "integer",
             "minimum": 0,
             "description": "Confirmed signatures.",
+        },
+        "paper_signature_count": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Signatures collected on paper and entered by organizers; "
+            "not in `signature_count` nor in the progress to the goal.",
         },
         "languages": {"type": "array", "items": {"type": "string"}},
         "url": _URI,

@@ -102,6 +102,7 @@ def campaign_json(campaign: Campaign, language: str, *, detail: bool) -> dict:
         "status": campaign.status.value,
         "goal": campaign.goal,
         "signature_count": campaign.signature_count,
+        "paper_signature_count": campaign_service.paper_signature_count(campaign),
         "languages": campaign.languages,
         "url": external_url("public.petition", lang=localized.text.language, slug=campaign.slug),
     }

@@ -14,6 +14,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 
+from campaign.errors import DATABASE_RETRY_AFTER
 from campaign.extensions import db, limiter
 from campaign.i18n import LANGUAGE_COOKIE, best_language, negotiated_redirect
 from campaign.public import bp, page_cache, readers
@@ -86,7 +87,12 @@ def healthz():
         db.session.execute(text("SELECT 1"))
     except Exception:
         current_app.logger.exception("health check: database unreachable")
-        return {"status": "error", "database": "unreachable"}, 503
+        db.session.rollback()  # the next check starts clean once the database is back
+        return (
+            {"status": "error", "database": "unreachable"},
+            503,
+            {"Retry-After": str(DATABASE_RETRY_AFTER)},
+        )
     return {"status": "ok", "database": "ok"}
 
 
