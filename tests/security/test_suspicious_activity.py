@@ -15,7 +15,7 @@ from campaign.models.types import utcnow
 from campaign.services import suspicious
 from campaign.services.campaigns import signatures_by_country
 from campaign.services.signing import confirm, confirmation_token
-from tests.conftest import test_config
+from tests.conftest import test_config as config_for
 from tests.factories import add_member, login, make_campaign, make_organizer, make_signature
 
 RULES = suspicious.BurstRules(size=10, window=timedelta(minutes=10))
@@ -24,7 +24,7 @@ RULES = suspicious.BurstRules(size=10, window=timedelta(minutes=10))
 @pytest.fixture
 def app_config(database_url, sendgrid):
     # The petition page is read before and after: no shared copy a few seconds old.
-    return test_config(database_url, sendgrid, PAGE_CACHE_SECONDS=0)
+    return config_for(database_url, sendgrid, PAGE_CACHE_SECONDS=0)
 
 
 @pytest.fixture
