@@ -53,13 +53,24 @@ def _worker_env(app, database_url: str, redis_url: str | None) -> dict[str, str]
 
 
 def _start(env: dict[str, str], log: Path) -> subprocess.Popen:
+    # A process group of its own: under RQ the worker forks a scheduler process, and a killed
+    # worker takes it along, as systemd kills a service's whole control group.
     return subprocess.Popen(  # noqa: S603 - our own CLI
         [sys.executable, "-m", "flask", "--app", "app", "worker", "--interval", "0.05"],
         cwd=ROOT,
         env=env,
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
+
+
+def _kill(worker: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
+    """Send `sig` to the worker and every process it started."""
+    try:
+        os.killpg(worker.pid, sig)
+    except ProcessLookupError:  # all gone already
+        pass
 
 
 def _statuses(db) -> Counter:
@@ -113,11 +124,10 @@ def test_a_worker_killed_mid_batch_finishes_after_a_restart_without_duplicates(
     worker = _start(env, log)
     try:
         _wait(lambda: len(mail.sent) >= 40, 60, "the first deliveries", log)
-        worker.send_signal(signal.SIGKILL)
+        _kill(worker)
         worker.wait(timeout=10)
     finally:
-        if worker.poll() is None:
-            worker.kill()
+        _kill(worker)
     received_at_kill = len(mail.sent)
     assert received_at_kill < MESSAGES, "the worker finished before it was killed"
     assert _statuses(db)[OutboxStatus.PENDING] > 0
@@ -137,7 +147,8 @@ def test_a_worker_killed_mid_batch_finishes_after_a_restart_without_duplicates(
         try:
             worker.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            worker.kill()
+            pass
+        _kill(worker)  # whatever is left of it, its scheduler included
     time.sleep(0.3)  # a request the stand-in was still answering
 
     received = Counter(int(sent.custom_args["outbox_id"]) for sent in mail.sent)
