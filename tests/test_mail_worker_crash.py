@@ -124,10 +124,9 @@ def test_a_worker_killed_mid_batch_finishes_after_a_restart_without_duplicates(
     worker = _start(env, log)
     try:
         _wait(lambda: len(mail.sent) >= 40, 60, "the first deliveries", log)
-        _kill(worker)
-        worker.wait(timeout=10)
     finally:
         _kill(worker)
+        worker.wait(timeout=10)
     received_at_kill = len(mail.sent)
     assert received_at_kill < MESSAGES, "the worker finished before it was killed"
     assert _statuses(db)[OutboxStatus.PENDING] > 0
