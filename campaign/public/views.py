@@ -87,7 +87,6 @@ def healthz():
         db.session.execute(text("SELECT 1"))
     except Exception:
         current_app.logger.exception("health check: database unreachable")
-        db.session.rollback()  # the next check starts clean once the database is back
         return (
             {"status": "error", "database": "unreachable"},
             503,
